@@ -1,0 +1,16 @@
+# lit configuration for flashjit's FileCheck tests.
+import os
+
+import lit.formats
+
+config.name = "flashjit"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = config.flashjit_lit_exec_root
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.flashjit_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])]
+)
+config.substitutions.append(("%kernels", os.path.join(config.flashjit_source_dir, "kernels")))
