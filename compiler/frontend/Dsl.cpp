@@ -18,6 +18,7 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <atomic>
 #include <optional>
 
 using namespace mlir;
@@ -32,7 +33,7 @@ namespace flashjit::dsl::detail {
 class Tracer {
 public:
   explicit Tracer(std::string_view name)
-      : context(makeTileContext()), builder(context.get()),
+      : id(++lastId), context(makeTileContext()), builder(context.get()),
         loc(NameLoc::get(StringAttr::get(context.get(), name))) {
     diagnostics.emplace(*context);
     module = ModuleOp::create(loc);
@@ -63,6 +64,10 @@ public:
     return builder.create<OpT>(loc, std::forward<Args>(args)...)->getResult(0);
   }
 
+  /// Distinguishes this trace's tiles from those of earlier traces, whose
+  /// values are gone.
+  static inline std::atomic<unsigned long long> lastId{0};
+  const unsigned long long id;
   std::unique_ptr<MLIRContext> context;
   /// Reset before the context leaves with the Program.
   std::optional<DiagnosticCollector> diagnostics;
@@ -81,7 +86,7 @@ public:
 thread_local Tracer *currentTracer = nullptr;
 
 struct Access {
-  static Tracer *tracer(const Tile &t) { return t.tracer_; }
+  static unsigned long long traceId(const Tile &t) { return t.traceId_; }
   static bool isLiteral(const Tile &t) {
     return t.literal_ != Literal::none;
   }
@@ -93,17 +98,17 @@ struct Access {
   }
   static Tile make(Tracer *tracer, Value value) {
     Tile t;
-    t.tracer_ = tracer;
+    t.traceId_ = tracer->id;
     t.value_ = value.getAsOpaquePointer();
     return t;
   }
-  static Tracer *tracer(const Buffer &b) { return b.tracer_; }
+  static unsigned long long traceId(const Buffer &b) { return b.traceId_; }
   static Value value(const Buffer &b) {
     return Value::getFromOpaquePointer(b.value_);
   }
   static Buffer makeBuffer(Tracer *tracer, Value value) {
     Buffer b;
-    b.tracer_ = tracer;
+    b.traceId_ = tracer->id;
     b.value_ = value.getAsOpaquePointer();
     return b;
   }
@@ -128,7 +133,7 @@ Type Tracer::literalType(const Tile &tile) {
 Type Tracer::typeOf(const Tile &tile) {
   if (Access::isLiteral(tile))
     return literalType(tile);
-  if (Access::tracer(tile) != this || !Access::value(tile))
+  if (Access::traceId(tile) != id || !Access::value(tile))
     return {};
   return tileTypeOf(Access::value(tile)).getElementType();
 }
@@ -147,14 +152,14 @@ Value Tracer::use(const Tile &tile, Type elementType, StringRef opName) {
       attr = builder.getI32IntegerAttr(static_cast<int32_t>(v));
     return create<tile::ConstantOp>(attr);
   }
-  if (!Access::tracer(tile) || !Access::value(tile)) {
+  if (!Access::traceId(tile) || !Access::value(tile)) {
     fail(("'" + opName + "' got a tile that holds no value: it was made "
                          "outside a trace, default-constructed, or came from "
                          "an operation that failed")
              .str());
     return {};
   }
-  if (Access::tracer(tile) != this) {
+  if (Access::traceId(tile) != id) {
     fail(("'" + opName + "' got a tile from another trace").str());
     return {};
   }
@@ -336,7 +341,7 @@ static Tile loadFrom(const dsl::Buffer &buffer, ArrayRef<const Tile *> indices) 
   if (!t)
     return {};
   StringRef name = tile::LoadOp::getOperationName();
-  if (Access::tracer(buffer) != t || !Access::value(buffer)) {
+  if (Access::traceId(buffer) != t->id || !Access::value(buffer)) {
     t->fail("'tile.load' got a buffer that does not belong to this trace");
     return {};
   }

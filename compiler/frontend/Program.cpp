@@ -23,6 +23,21 @@ std::unique_ptr<MLIRContext> flashjit::makeTileContext() {
   return context;
 }
 
+std::string flashjit::formatLocation(Location loc) {
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return (file.getFilename().getValue() + ":" + Twine(file.getLine()) + ":" +
+            Twine(file.getColumn()))
+        .str();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    return formatLocation(fused.getLocations().front());
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << loc;
+  return text;
+}
+
 DiagnosticCollector::DiagnosticCollector(MLIRContext &context)
     : context_(context) {
   handlerId_ = context.getDiagEngine().registerHandler([this](Diagnostic &d) {
@@ -30,7 +45,7 @@ DiagnosticCollector::DiagnosticCollector(MLIRContext &context)
     if (!text_.empty())
       os << '\n';
     if (!isa<UnknownLoc>(d.getLocation()))
-      os << d.getLocation() << ": ";
+      os << formatLocation(d.getLocation()) << ": ";
     switch (d.getSeverity()) {
     case DiagnosticSeverity::Error:
       os << "error: ";
@@ -58,8 +73,8 @@ std::string DiagnosticCollector::message(std::string_view fallback) const {
   return text_.empty() ? std::string(fallback) : text_;
 }
 
-Expected<Program> flashjit::adoptModule(std::unique_ptr<MLIRContext> context,
-                                        OwningOpRef<ModuleOp> module,
+Expected<Program> flashjit::adoptModule(std::unique_ptr<MLIRContext> &&context,
+                                        OwningOpRef<ModuleOp> &&module,
                                         std::string_view what) {
   Block &body = module->getBodyRegion().front();
   size_t numOps = body.getOperations().size();

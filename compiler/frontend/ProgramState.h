@@ -42,10 +42,14 @@ private:
 };
 
 /// Checks that `module` holds exactly one tile.program and nothing else, and
-/// wraps it. `what` names the source in the error.
-Expected<Program> adoptModule(std::unique_ptr<mlir::MLIRContext> context,
-                              mlir::OwningOpRef<mlir::ModuleOp> module,
+/// wraps it. `what` names the source in the error. On failure both stay
+/// with the caller, who destroys the module before the context.
+Expected<Program> adoptModule(std::unique_ptr<mlir::MLIRContext> &&context,
+                              mlir::OwningOpRef<mlir::ModuleOp> &&module,
                               std::string_view what);
+
+/// `file:line:col` for a file location, the name for a name location.
+std::string formatLocation(mlir::Location loc);
 
 } // namespace flashjit
 

@@ -51,7 +51,8 @@ public:
 private:
   friend struct detail::Access;
   enum class Literal : unsigned char { none, f32, i32, i1 };
-  detail::Tracer *tracer_ = nullptr;
+  /// The trace this tile belongs to (0: none); ids are never reused.
+  unsigned long long traceId_ = 0;
   const void *value_ = nullptr; ///< An mlir::Value, as an opaque pointer.
   Literal literal_ = Literal::none;
   double literalValue_ = 0;
@@ -66,7 +67,7 @@ public:
 
 private:
   friend struct detail::Access;
-  detail::Tracer *tracer_ = nullptr;
+  unsigned long long traceId_ = 0;
   const void *value_ = nullptr;
 };
 
