@@ -85,10 +85,15 @@ template <typename T> static std::string spell(const T &value) {
   return text;
 }
 
-static bool isIdentifier(StringRef name) {
-  if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_'))
-    return false;
-  return llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+/// Launch arguments are bound by these names, so they must be identifiers.
+static LogicalResult verifyLaunchName(Operation *op, StringRef name) {
+  bool ok = !name.empty() && (llvm::isAlpha(name[0]) || name[0] == '_') &&
+            llvm::all_of(name,
+                         [](char c) { return llvm::isAlnum(c) || c == '_'; });
+  if (ok)
+    return success();
+  return op->emitOpError() << "name '" << name
+                           << "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)";
 }
 
 //===----------------------------------------------------------------------===//
@@ -208,9 +213,8 @@ LogicalResult ExtentOp::verify() {
 }
 
 LogicalResult ParamOp::verify() {
-  if (!isIdentifier(getName()))
-    return emitOpError() << "name '" << getName()
-                         << "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)";
+  if (failed(verifyLaunchName(*this, getName())))
+    return failure();
   TileType type = getType();
   if (!type.isScalar())
     return emitOpError() << "parameter must be a scalar ([] axes), got "
@@ -219,10 +223,7 @@ LogicalResult ParamOp::verify() {
 }
 
 LogicalResult BufferOp::verify() {
-  if (!isIdentifier(getName()))
-    return emitOpError() << "name '" << getName()
-                         << "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)";
-  return success();
+  return verifyLaunchName(*this, getName());
 }
 
 LogicalResult ConstantOp::inferReturnTypes(
