@@ -1,0 +1,183 @@
+//===- Schedule.cpp - choose block shapes from a target's SRAM ------------===//
+
+#include "compiler/schedule/Schedule.h"
+
+#include <algorithm>
+
+using namespace flashjit;
+
+const char *flashjit::stringifyKernelKind(KernelKind kind) {
+  switch (kind) {
+  case KernelKind::forward:
+    return "forward";
+  case KernelKind::backwardDelta:
+    return "backward_delta";
+  case KernelKind::backwardKeyValue:
+    return "backward_dkdv";
+  case KernelKind::backwardQuery:
+    return "backward_dq";
+  }
+  return "unknown";
+}
+
+std::string Schedule::str() const {
+  return std::string(stringifyKernelKind(kind)) + " d=" +
+         std::to_string(headDim) + " BLOCK_M=" + std::to_string(blockM) +
+         " BLOCK_N=" + std::to_string(blockN) +
+         " warps=" + std::to_string(numWarps) +
+         " stages=" + std::to_string(numStages) +
+         (headDimSplit > 1 ? " split=" + std::to_string(headDimSplit) : "") +
+         " smem=" + std::to_string(sharedMemoryBytes) +
+         " regs~" + std::to_string(estimatedRegisters);
+}
+
+const std::vector<int> &flashjit::supportedHeadDims() {
+  static const std::vector<int> dims = {32, 64, 96, 128, 256};
+  return dims;
+}
+
+namespace {
+
+constexpr int kMmaRows = 16; // m16n8k16: one warp owns 16 rows of a tile
+constexpr int kMinBlock = 16;
+constexpr int kMaxBlock = 128;
+// Registers a kernel needs beyond its tiles: addresses, loop state, the
+// running max and sum.
+constexpr int kRegisterOverhead = 48;
+constexpr int kRegisterMargin = 31;
+
+int roundDown(int value, int multiple) { return value / multiple * multiple; }
+int roundUp(int value, int multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+/// Shared memory and registers of a candidate, per kernel kind. Each warp
+/// owns 16 rows of the block the thread block owns, so the warps are
+/// owned-rows / 16 and each thread holds (16 * columns / 32) accumulator
+/// values of every tile it keeps.
+void account(Schedule &s) {
+  int d = s.headDim, e = s.elementBytes;
+  int tileM = s.blockM * d * e, tileN = s.blockN * d * e;
+  switch (s.kind) {
+  case KernelKind::forward:
+  case KernelKind::backwardQuery: {
+    s.numWarps = s.blockM / kMmaRows;
+    // Q (and dO) stay resident; K and V (per stage) stream.
+    int resident = s.kind == KernelKind::forward ? tileM : 2 * tileM;
+    s.sharedMemoryBytes = resident + s.numStages * 2 * tileN;
+    // O or dQ accumulator [16, d], scores [16, BLOCK_N], and for dQ also dP.
+    int scoreTiles = s.kind == KernelKind::forward ? 1 : 2;
+    s.estimatedRegisters = kMmaRows * d / 32 +
+                           scoreTiles * kMmaRows * s.blockN / 32 +
+                           kRegisterOverhead;
+    break;
+  }
+  case KernelKind::backwardKeyValue: {
+    s.numWarps = s.blockN / kMmaRows;
+    // K and V resident; Q and dO stream; the transposed probabilities and
+    // dS pass through shared memory as the operands of dV and dK.
+    s.sharedMemoryBytes =
+        2 * tileN + s.numStages * 2 * tileM + 2 * s.blockM * s.blockN * e;
+    // dK and dV accumulators [16, d / split] each, S and dP [16, BLOCK_M].
+    s.estimatedRegisters = 2 * kMmaRows * (d / s.headDimSplit) / 32 +
+                           2 * kMmaRows * s.blockM / 32 + kRegisterOverhead;
+    break;
+  }
+  case KernelKind::backwardDelta:
+    s.numWarps = 4;
+    s.sharedMemoryBytes = 0;
+    s.estimatedRegisters = kRegisterOverhead;
+    break;
+  }
+}
+
+} // namespace
+
+Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
+                                               KernelKind kind, int headDim,
+                                               int elementBytes) {
+  const std::vector<int> &dims = supportedHeadDims();
+  if (std::find(dims.begin(), dims.end(), headDim) == dims.end()) {
+    std::string known;
+    for (int d : dims)
+      known += (known.empty() ? "" : ", ") + std::to_string(d);
+    return Error("unsupported head dim " + std::to_string(headDim) +
+                 "; supported: " + known);
+  }
+  if (target.sharedMemoryPerBlockOptin <= 0)
+    return Error("target " + target.arch + " reports no shared memory");
+
+  Schedule s;
+  s.kind = kind;
+  s.headDim = headDim;
+  s.elementBytes = elementBytes;
+  if (kind == KernelKind::backwardDelta) {
+    s.blockM = 128;
+    s.blockN = 0;
+    s.numStages = 1;
+    account(s);
+    return s;
+  }
+
+  // The paper's rule with M in elements: Bc = M / 4d, Br = min(Bc, d).
+  int sramElements = target.sharedMemoryPerBlockOptin / elementBytes;
+  int bc = sramElements / (4 * headDim);
+  int br = std::min(bc, headDim);
+  // Round to tensor-core shapes: the streamed block to a multiple of 16,
+  // the owned block up to a multiple of 64 so that small head dims still
+  // give each thread block 4 warps.
+  s.blockN = std::clamp(roundDown(bc, kMinBlock), kMinBlock, kMaxBlock);
+  s.blockM = std::clamp(roundUp(br, 64), 64, kMaxBlock);
+  if (kind == KernelKind::backwardKeyValue)
+    std::swap(s.blockM, s.blockN); // owned rows are keys here
+  s.numStages = 2;
+
+  // The estimate leaves out fragments of the operands in flight; keep a
+  // margin so that ptxas never has to spill.
+  int registerBudget = target.maxRegistersPerThread - kRegisterMargin;
+  int &streamed = kind == KernelKind::backwardKeyValue ? s.blockM : s.blockN;
+  int &owned = kind == KernelKind::backwardKeyValue ? s.blockN : s.blockM;
+  // Shrink until the candidate fits: stages first (latency hiding is worth
+  // less than tile size), then the streamed block, then the owned one.
+  for (;;) {
+    account(s);
+    bool fitsSmem = s.sharedMemoryBytes <= target.sharedMemoryPerBlockOptin;
+    bool fitsRegs = s.estimatedRegisters <= registerBudget;
+    if (fitsSmem && fitsRegs)
+      return s;
+    if (!fitsRegs && streamed > 32) {
+      streamed = roundDown(streamed / 2, kMinBlock);
+      continue;
+    }
+    if (!fitsRegs && kind == KernelKind::backwardKeyValue &&
+        headDim / s.headDimSplit > 32) {
+      s.headDimSplit *= 2;
+      continue;
+    }
+    if (s.numStages > 1) {
+      --s.numStages;
+      continue;
+    }
+    if (streamed > 32) {
+      streamed = roundDown(streamed / 2, kMinBlock);
+      continue;
+    }
+    if (owned > kMinBlock) {
+      owned /= 2;
+      s.numStages = 2;
+      continue;
+    }
+    if (streamed > kMinBlock) {
+      streamed = kMinBlock;
+      continue;
+    }
+    return Error("no " + std::string(stringifyKernelKind(kind)) +
+                 " schedule for head dim " + std::to_string(headDim) +
+                 " fits " + target.arch + " (" +
+                 std::to_string(target.sharedMemoryPerBlockOptin) +
+                 " bytes of shared memory, " + std::to_string(registerBudget) +
+                 " registers per thread); the smallest needs " +
+                 std::to_string(s.sharedMemoryBytes) + " bytes and ~" +
+                 std::to_string(s.estimatedRegisters) + " registers");
+  }
+}

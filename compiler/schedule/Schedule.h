@@ -1,0 +1,75 @@
+//===- Schedule.h - tile sizes, warps and stages for a target ---*- C++ -*-===//
+//
+// A schedule fixes the block shape of one kernel: BLOCK_M query rows and
+// BLOCK_N key rows per step, the warps that share them and how many K/V
+// stages are in flight. It is chosen from the target's shared memory by the
+// FlashAttention paper's rule (Bc ~ M / 4d, Br = min(Bc, d)), rounded to
+// tensor-core shapes and then fitted to the target's shared memory and the
+// per-thread register budget.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHJIT_COMPILER_SCHEDULE_SCHEDULE_H
+#define FLASHJIT_COMPILER_SCHEDULE_SCHEDULE_H
+
+#include "compiler/target/TargetInfo.h"
+#include "flashjit/status.h"
+
+#include <string>
+#include <vector>
+
+namespace flashjit {
+
+/// The kernels of one variant.
+enum class KernelKind {
+  /// O and the log-sum-exp.
+  forward,
+  /// delta = rowsum(dO * O), the backward's first step.
+  backwardDelta,
+  /// dK and dV: one key block per thread block, streaming query blocks.
+  backwardKeyValue,
+  /// dQ: one query block per thread block, streaming key blocks.
+  backwardQuery,
+};
+const char *stringifyKernelKind(KernelKind kind);
+
+struct Schedule {
+  KernelKind kind = KernelKind::forward;
+  int headDim = 0;
+  int elementBytes = 2;
+  /// Rows of the block a thread block owns, and rows streamed per step.
+  /// Forward and dQ own query rows (BLOCK_M) and stream keys (BLOCK_N);
+  /// dK/dV own key rows (BLOCK_N) and stream queries (BLOCK_M).
+  int blockM = 0;
+  int blockN = 0;
+  int numWarps = 0;
+  /// Buffers of the streamed tiles in shared memory (2 = double-buffered).
+  int numStages = 0;
+  /// dK/dV only: thread blocks that share one key block, each accumulating
+  /// headDim / split columns of dK and dV (and recomputing S and dP), so
+  /// that large head dims fit the register file.
+  int headDimSplit = 1;
+  int sharedMemoryBytes = 0;
+  /// The compiler's estimate of 32-bit registers per thread, kept under
+  /// the target's limit.
+  int estimatedRegisters = 0;
+
+  int numThreads() const { return numWarps * 32; }
+  /// One line: `forward d=128 BLOCK_M=128 BLOCK_N=64 warps=8 stages=2
+  /// smem=98304`.
+  std::string str() const;
+};
+
+/// The head dimensions the kernels support.
+const std::vector<int> &supportedHeadDims();
+
+/// Picks the schedule of `kind` for `target` at head dim `headDim` with
+/// `elementBytes`-byte inputs. Fails with the reason for an unsupported head
+/// dim or a target too small for any schedule.
+Expected<Schedule> scheduleForTarget(const TargetInfo &target,
+                                     KernelKind kind, int headDim,
+                                     int elementBytes = 2);
+
+} // namespace flashjit
+
+#endif // FLASHJIT_COMPILER_SCHEDULE_SCHEDULE_H

@@ -1,0 +1,120 @@
+//===- ScheduleTest.cpp - schedules follow the target's SRAM --------------===//
+
+#include "compiler/schedule/Schedule.h"
+
+#include <gtest/gtest.h>
+
+using namespace flashjit;
+
+namespace {
+
+Schedule schedule(const std::string &arch, KernelKind kind, int d) {
+  Expected<TargetInfo> target = targetByName(arch);
+  EXPECT_TRUE(target) << target.error().message();
+  Expected<Schedule> s = scheduleForTarget(*target, kind, d);
+  EXPECT_TRUE(s) << s.error().message();
+  return s ? *s : Schedule{};
+}
+
+TEST(TargetInfo, KnownTargets) {
+  for (const char *arch : {"sm_75", "sm_80", "sm_86", "sm_89", "sm_90a"})
+    EXPECT_TRUE(targetByName(arch)) << arch;
+  EXPECT_EQ(targetByName("sm_90a")->sharedMemoryPerBlockOptin, 227 * 1024);
+  EXPECT_EQ(targetByName("sm_75")->sharedMemoryPerBlockOptin, 64 * 1024);
+  EXPECT_TRUE(targetByName("sm_80")->hasMmaM16N8K16());
+  EXPECT_FALSE(targetByName("sm_75")->hasMmaM16N8K16());
+}
+
+TEST(TargetInfo, UnknownTargetListsKnownOnes) {
+  Expected<TargetInfo> target = targetByName("sm_100");
+  ASSERT_FALSE(target);
+  EXPECT_NE(target.error().message().find("unknown target 'sm_100'; known: "
+                                          "sm_75, sm_80"),
+            std::string::npos);
+}
+
+// The paper's rule: Bc = M / 4d, Br = min(Bc, d), in elements of 2 bytes.
+// H100: M = 227 KiB -> Bc = 116224 / 512 = 227 -> 128 (largest block);
+// Br = min(227, 128) = 128. T4: M = 64 KiB -> Bc = 32768 / 512 = 64,
+// Br = 64, and two stages would not fit, so one.
+TEST(Schedule, PaperRuleAtHeadDim128) {
+  Schedule hopper = schedule("sm_90a", KernelKind::forward, 128);
+  EXPECT_EQ(hopper.blockM, 128);
+  EXPECT_EQ(hopper.blockN, 128);
+  EXPECT_EQ(hopper.numWarps, 8);
+  EXPECT_EQ(hopper.numStages, 2);
+  EXPECT_EQ(hopper.sharedMemoryBytes, 128 * 128 * 2 + 2 * 2 * 128 * 128 * 2);
+
+  Schedule turing = schedule("sm_75", KernelKind::forward, 128);
+  EXPECT_EQ(turing.blockM, 64);
+  EXPECT_EQ(turing.blockN, 64);
+  EXPECT_EQ(turing.numWarps, 4);
+  EXPECT_EQ(turing.numStages, 1);
+  EXPECT_LT(turing.blockM * turing.blockN, hopper.blockM * hopper.blockN);
+}
+
+TEST(Schedule, SmallerTargetsGetSmallerTiles) {
+  Schedule big = schedule("sm_90a", KernelKind::forward, 256);
+  Schedule small = schedule("sm_86", KernelKind::forward, 256);
+  EXPECT_LE(small.blockM * small.blockN * small.numStages,
+            big.blockM * big.blockN * big.numStages);
+}
+
+TEST(Schedule, EveryTensorCoreTargetAndHeadDimFits) {
+  for (const TargetInfo &target : knownTargets()) {
+    if (!target.hasMmaM16N8K16())
+      continue;
+    for (int d : supportedHeadDims())
+      for (KernelKind kind :
+           {KernelKind::forward, KernelKind::backwardDelta,
+            KernelKind::backwardKeyValue, KernelKind::backwardQuery}) {
+        Expected<Schedule> s = scheduleForTarget(target, kind, d);
+        ASSERT_TRUE(s) << target.arch << " d=" << d << ": "
+                       << s.error().message();
+        EXPECT_LE(s->sharedMemoryBytes, target.sharedMemoryPerBlockOptin)
+            << s->str();
+        EXPECT_LE(s->estimatedRegisters, target.maxRegistersPerThread)
+            << s->str();
+        if (kind == KernelKind::backwardDelta)
+          continue;
+        EXPECT_EQ(s->blockM % 16, 0) << s->str();
+        EXPECT_EQ(s->blockN % 16, 0) << s->str();
+        EXPECT_GE(s->numStages, 1) << s->str();
+        EXPECT_LE(s->numThreads(), target.maxThreadsPerBlock) << s->str();
+      }
+  }
+}
+
+TEST(Schedule, LargeHeadDimSplitsTheKeyValueAccumulators) {
+  Schedule s = schedule("sm_90a", KernelKind::backwardKeyValue, 256);
+  EXPECT_GT(s.headDimSplit, 1) << s.str();
+  EXPECT_EQ(schedule("sm_90a", KernelKind::backwardKeyValue, 64).headDimSplit,
+            1);
+}
+
+TEST(Schedule, UnsupportedHeadDim) {
+  Expected<Schedule> s =
+      scheduleForTarget(*targetByName("sm_80"), KernelKind::forward, 80);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(),
+            "unsupported head dim 80; supported: 32, 64, 96, 128, 256");
+}
+
+TEST(Schedule, TargetWithoutRoomIsAnError) {
+  TargetInfo tiny = *targetByName("sm_80");
+  tiny.arch = "tiny";
+  tiny.sharedMemoryPerBlockOptin = 8 * 1024;
+  Expected<Schedule> s = scheduleForTarget(tiny, KernelKind::forward, 256);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find("no forward schedule for head dim 256 "
+                                     "fits tiny"),
+            std::string::npos)
+      << s.error().message();
+}
+
+TEST(Schedule, DescribesItself) {
+  Schedule s = schedule("sm_90a", KernelKind::forward, 64);
+  EXPECT_EQ(s.str().rfind("forward d=64 BLOCK_M=", 0), 0u) << s.str();
+}
+
+} // namespace
