@@ -1,5 +1,6 @@
 //===- flashjit-opt.cpp - mlir-opt with the tile dialect and our passes ---===//
 
+#include "compiler/transforms/Passes.h"
 #include "dialects/tile/TileDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -10,6 +11,7 @@
 int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
+  flashjit::registerFlashjitPasses();
 
   mlir::DialectRegistry registry;
   // func holds ops under test outside a tile.program.
