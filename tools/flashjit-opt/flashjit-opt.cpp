@@ -8,10 +8,15 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
+namespace flashjit::test {
+void registerTestPasses();
+} // namespace flashjit::test
+
 int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   flashjit::registerFlashjitPasses();
+  flashjit::test::registerTestPasses();
 
   mlir::DialectRegistry registry;
   // func holds ops under test outside a tile.program.
