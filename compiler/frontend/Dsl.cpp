@@ -38,7 +38,7 @@ public:
     diagnostics.emplace(*context);
     module = ModuleOp::create(loc);
     builder.setInsertionPointToEnd(module->getBody());
-    program = builder.create<tile::ProgramOp>(loc, name);
+    program = tile::ProgramOp::create(builder, loc, name);
     builder.setInsertionPointToEnd(&program.getBody().emplaceBlock());
   }
 
@@ -61,7 +61,7 @@ public:
   TileType tileTypeOf(Value v) { return cast<TileType>(v.getType()); }
 
   template <typename OpT, typename... Args> Value create(Args &&...args) {
-    return builder.create<OpT>(loc, std::forward<Args>(args)...)->getResult(0);
+    return OpT::create(builder, loc, std::forward<Args>(args)...)->getResult(0);
   }
 
   /// Distinguishes this trace's tiles from those of earlier traces, whose
@@ -389,7 +389,7 @@ static Tile makeDot(const Tile &a, const Tile &b, bool transposeRhs) {
   if (!r.empty())
     axes = axes.unite({transposeRhs ? r.front() : r.back()});
   auto type = TileType::get(t->context.get(), axes, t->f32());
-  auto op = t->builder.create<tile::DotOp>(t->loc, type, lhs, rhs,
+  auto op = tile::DotOp::create(t->builder, t->loc, type, lhs, rhs,
                                            transposeRhs);
   return t->wrap(op.getResult());
 }
@@ -418,7 +418,7 @@ Softmax dsl::softmax(const Tile &scores) {
   Value s = t->use(scores, t->f32(), tile::SoftmaxOp::getOperationName());
   if (!s)
     return {};
-  auto op = t->builder.create<tile::SoftmaxOp>(t->loc, s);
+  auto op = tile::SoftmaxOp::create(t->builder, t->loc, s);
   return {t->wrap(op.getProbs()), t->wrap(op.getLse())};
 }
 
@@ -530,7 +530,7 @@ Tile dsl::Builder::param(std::string_view name, ScalarType type) {
   if (Operation *op = lookupDeclared(t, key, tile::ParamOp::getOperationName(),
                                      tileType))
     return t.error ? Tile() : t.wrap(op->getResult(0));
-  auto op = t.builder.create<tile::ParamOp>(t.loc, tileType, key);
+  auto op = tile::ParamOp::create(t.builder, t.loc, tileType, key);
   t.declared[key] = op;
   return t.wrap(op);
 }
@@ -554,7 +554,7 @@ Buffer dsl::Builder::buffer(std::string_view name,
                     .Case("token", Kind::token)
                     .Case("?", Kind::dynamic)
                     .Default(std::nullopt);
-    int64_t extent;
+    int64_t extent = 0;
     if (kind)
       parsed.push_back(tile::BufferDim::domain(*kind));
     else if (!dim.getAsInteger(10, extent))
@@ -577,7 +577,7 @@ Buffer dsl::Builder::buffer(std::string_view name,
   if (Operation *op = lookupDeclared(
           t, key, tile::BufferOp::getOperationName(), bufferType))
     return t.error ? Buffer() : Access::makeBuffer(&t, op->getResult(0));
-  auto op = t.builder.create<tile::BufferOp>(t.loc, bufferType, key);
+  auto op = tile::BufferOp::create(t.builder, t.loc, bufferType, key);
   t.declared[key] = op;
   return Access::makeBuffer(&t, op.getResult());
 }
@@ -595,7 +595,7 @@ void dsl::Builder::store(const Tile &o, const Tile &lse) {
   Value vlse = vo ? t.use(lse, t.f32(), name) : Value();
   if (!vlse)
     return;
-  t.builder.create<tile::StoreOp>(t.loc, vo, vlse);
+  tile::StoreOp::create(t.builder, t.loc, vo, vlse);
   t.stored = true;
 }
 
@@ -648,7 +648,7 @@ Expected<Program> dsl::trace(std::string_view name,
   std::string prefix = "variant '" + std::string(name) + "': ";
   {
     dsl::detail::currentTracer = &t;
-    auto restore = llvm::make_scope_exit([] { dsl::detail::currentTracer = nullptr; });
+    llvm::scope_exit restore([] { dsl::detail::currentTracer = nullptr; });
     dsl::Builder builder(t);
     body(builder);
   }

@@ -88,12 +88,12 @@ FailureOr<Value> ElementEmitter::lower(Operation *op, ArrayRef<Value> v) {
   // f32 and i32 forms of one binary op.
   auto binary = [&]<typename FOp, typename IOp>() -> Value {
     if (isFloat(v[0]))
-      return b.create<FOp>(loc, v[0], v[1]);
-    return b.create<IOp>(loc, v[0], v[1]);
+      return FOp::create(b, loc, v[0], v[1]);
+    return IOp::create(b, loc, v[0], v[1]);
   };
   return TypeSwitch<Operation *, FailureOr<Value>>(op)
       .Case([&](ConstantOp c) -> FailureOr<Value> {
-        return b.create<arith::ConstantOp>(loc, c.getValue()).getResult();
+        return arith::ConstantOp::create(b, loc, c.getValue()).getResult();
       })
       .Case([&](AddOp) {
         return binary.operator()<arith::AddFOp, arith::AddIOp>();
@@ -108,7 +108,7 @@ FailureOr<Value> ElementEmitter::lower(Operation *op, ArrayRef<Value> v) {
         return binary.operator()<arith::DivFOp, arith::DivSIOp>();
       })
       .Case([&](RemOp) -> FailureOr<Value> {
-        return b.create<arith::RemSIOp>(loc, v[0], v[1]).getResult();
+        return arith::RemSIOp::create(b, loc, v[0], v[1]).getResult();
       })
       .Case([&](MaxOp) {
         return binary.operator()<arith::MaximumFOp, arith::MaxSIOp>();
@@ -117,74 +117,71 @@ FailureOr<Value> ElementEmitter::lower(Operation *op, ArrayRef<Value> v) {
         return binary.operator()<arith::MinimumFOp, arith::MinSIOp>();
       })
       .Case([&](AndOp) -> FailureOr<Value> {
-        return b.create<arith::AndIOp>(loc, v[0], v[1]).getResult();
+        return arith::AndIOp::create(b, loc, v[0], v[1]).getResult();
       })
       .Case([&](OrOp) -> FailureOr<Value> {
-        return b.create<arith::OrIOp>(loc, v[0], v[1]).getResult();
+        return arith::OrIOp::create(b, loc, v[0], v[1]).getResult();
       })
       .Case([&](XorOp) -> FailureOr<Value> {
-        return b.create<arith::XOrIOp>(loc, v[0], v[1]).getResult();
+        return arith::XOrIOp::create(b, loc, v[0], v[1]).getResult();
       })
       .Case([&](CmpOp cmp) -> FailureOr<Value> {
         if (isFloat(v[0]))
-          return b
-              .create<arith::CmpFOp>(loc, floatPredicate(cmp.getPredicate()),
+          return arith::CmpFOp::create(b, loc, floatPredicate(cmp.getPredicate()),
                                      v[0], v[1])
               .getResult();
-        return b
-            .create<arith::CmpIOp>(loc, intPredicate(cmp.getPredicate()), v[0],
+        return arith::CmpIOp::create(b, loc, intPredicate(cmp.getPredicate()), v[0],
                                    v[1])
             .getResult();
       })
       .Case([&](NegOp) -> FailureOr<Value> {
         if (isFloat(v[0]))
-          return b.create<arith::NegFOp>(loc, v[0]).getResult();
-        Value zero = b.create<arith::ConstantIntOp>(loc, v[0].getType(), 0);
-        return b.create<arith::SubIOp>(loc, zero, v[0]).getResult();
+          return arith::NegFOp::create(b, loc, v[0]).getResult();
+        Value zero = arith::ConstantIntOp::create(b, loc, v[0].getType(), 0);
+        return arith::SubIOp::create(b, loc, zero, v[0]).getResult();
       })
       .Case([&](AbsOp) -> FailureOr<Value> {
         if (isFloat(v[0]))
-          return b.create<math::AbsFOp>(loc, v[0]).getResult();
-        return b.create<math::AbsIOp>(loc, v[0]).getResult();
+          return math::AbsFOp::create(b, loc, v[0]).getResult();
+        return math::AbsIOp::create(b, loc, v[0]).getResult();
       })
       .Case([&](ExpOp) -> FailureOr<Value> {
-        return b.create<math::ExpOp>(loc, v[0]).getResult();
+        return math::ExpOp::create(b, loc, v[0]).getResult();
       })
       .Case([&](LogOp) -> FailureOr<Value> {
-        return b.create<math::LogOp>(loc, v[0]).getResult();
+        return math::LogOp::create(b, loc, v[0]).getResult();
       })
       .Case([&](TanhOp) -> FailureOr<Value> {
-        return b.create<math::TanhOp>(loc, v[0]).getResult();
+        return math::TanhOp::create(b, loc, v[0]).getResult();
       })
       .Case([&](SqrtOp) -> FailureOr<Value> {
-        return b.create<math::SqrtOp>(loc, v[0]).getResult();
+        return math::SqrtOp::create(b, loc, v[0]).getResult();
       })
       .Case([&](SigmoidOp) -> FailureOr<Value> {
         // 1 / (1 + exp(-x))
-        Value one = b.create<arith::ConstantFloatOp>(
+        Value one = arith::ConstantFloatOp::create(b, 
             loc, b.getF32Type(), APFloat(1.0f));
-        Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, v[0]));
-        return b
-            .create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, e))
+        Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v[0]));
+        return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e))
             .getResult();
       })
       .Case([&](NotOp) -> FailureOr<Value> {
-        Value one = b.create<arith::ConstantIntOp>(loc, b.getI1Type(), 1);
-        return b.create<arith::XOrIOp>(loc, v[0], one).getResult();
+        Value one = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
+        return arith::XOrIOp::create(b, loc, v[0], one).getResult();
       })
       .Case([&](CastOp cast) -> FailureOr<Value> {
         Type to = scalarType(cast.getType());
         Type from = v[0].getType();
         if (from.isInteger(1) && to.isInteger(32))
-          return b.create<arith::ExtUIOp>(loc, to, v[0]).getResult();
+          return arith::ExtUIOp::create(b, loc, to, v[0]).getResult();
         if (from.isInteger(1))
-          return b.create<arith::UIToFPOp>(loc, to, v[0]).getResult();
+          return arith::UIToFPOp::create(b, loc, to, v[0]).getResult();
         if (to.isF32())
-          return b.create<arith::SIToFPOp>(loc, to, v[0]).getResult();
-        return b.create<arith::FPToSIOp>(loc, to, v[0]).getResult();
+          return arith::SIToFPOp::create(b, loc, to, v[0]).getResult();
+        return arith::FPToSIOp::create(b, loc, to, v[0]).getResult();
       })
       .Case([&](SelectOp) -> FailureOr<Value> {
-        return b.create<arith::SelectOp>(loc, v[0], v[1], v[2]).getResult();
+        return arith::SelectOp::create(b, loc, v[0], v[1], v[2]).getResult();
       })
       .Default([&](Operation *other) -> FailureOr<Value> {
         return other->emitOpError()

@@ -25,5 +25,5 @@ Operation *TileDialect::materializeConstant(OpBuilder &builder, Attribute value,
   auto typed = dyn_cast<TypedAttr>(value);
   if (!typed)
     return nullptr;
-  return builder.create<ConstantOp>(loc, typed);
+  return ConstantOp::create(builder, loc, typed);
 }

@@ -180,8 +180,8 @@ using ScoreMod = std::function<Tile(Builder &, Tile scores)>;
 using MaskMod = std::function<Tile(Builder &)>;
 
 struct AttentionSpec {
-  ScoreMod scoreMod;       ///< none: the scores stay as they are
-  MaskMod maskMod;         ///< none: nothing is masked
+  ScoreMod scoreMod = {};  ///< none: the scores stay as they are
+  MaskMod maskMod = {};    ///< none: nothing is masked
   float dropoutRate = 0.f; ///< 0: no dropout op
 };
 

@@ -73,7 +73,7 @@ struct TestElementFunctionPass
       }
     }
     OpBuilder b(program);
-    auto func = b.create<func::FuncOp>(
+    auto func = func::FuncOp::create(b, 
         program.getLoc(), (program.getSymName() + "_element").str(),
         b.getFunctionType(inputs, {f32, b.getI1Type()}));
     Block *entry = func.addEntryBlock();
@@ -96,32 +96,32 @@ struct TestElementFunctionPass
       auto load = cast<tile::LoadOp>(op);
       Value buffer = arg(argOf.lookup(load.getBuffer().getDefiningOp()));
       SmallVector<Value> indices;
-      Value zero = builder.create<arith::ConstantIndexOp>(loc, 0);
-      Value one = builder.create<arith::ConstantIndexOp>(loc, 1);
+      Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+      Value one = arith::ConstantIndexOp::create(builder, loc, 1);
       for (auto [dim, index] : llvm::enumerate(operands)) {
-        Value i = builder.create<arith::IndexCastOp>(
+        Value i = arith::IndexCastOp::create(builder, 
             loc, builder.getIndexType(), index);
-        Value last = builder.create<arith::SubIOp>(
-            loc, builder.create<memref::DimOp>(loc, buffer, dim), one);
-        i = builder.create<arith::MaxSIOp>(loc, i, zero);
-        indices.push_back(builder.create<arith::MinSIOp>(loc, i, last));
+        Value last = arith::SubIOp::create(builder, 
+            loc, memref::DimOp::create(builder, loc, buffer, dim), one);
+        i = arith::MaxSIOp::create(builder, loc, i, zero);
+        indices.push_back(arith::MinSIOp::create(builder, loc, i, last));
       }
-      return builder.create<memref::LoadOp>(loc, buffer, indices).getResult();
+      return memref::LoadOp::create(builder, loc, buffer, indices).getResult();
     };
 
     ElementEmitter emitter(b, leaf);
     FailureOr<Value> score = emitter.emit(chain->modifiedScores);
     if (failed(score))
       return failure();
-    Value keep = b.create<arith::ConstantIntOp>(program.getLoc(),
+    Value keep = arith::ConstantIntOp::create(b, program.getLoc(),
                                                 b.getI1Type(), 1);
     for (tile::MaskOp mask : chain->masks) {
       FailureOr<Value> k = emitter.emit(mask.getKeep());
       if (failed(k))
         return failure();
-      keep = b.create<arith::AndIOp>(program.getLoc(), keep, *k);
+      keep = arith::AndIOp::create(b, program.getLoc(), keep, *k);
     }
-    b.create<func::ReturnOp>(program.getLoc(), ValueRange{*score, keep});
+    func::ReturnOp::create(b, program.getLoc(), ValueRange{*score, keep});
     program.erase();
     return success();
   }
