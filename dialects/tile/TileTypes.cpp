@@ -192,7 +192,7 @@ Type BufferType::parse(AsmParser &parser) {
       dims.push_back({BufferDim::Kind::dynamic, 0});
       return success();
     }
-    int64_t extent;
+    int64_t extent = 0;
     OptionalParseResult integer = parser.parseOptionalInteger(extent);
     if (integer.has_value()) {
       if (failed(*integer))
