@@ -10,10 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include <unistd.h>
 
 using namespace mlir;
 using namespace flashjit;
@@ -70,9 +73,15 @@ OwningOpRef<ModuleOp> buildMmaKernel(MLIRContext &ctx, bool bf16) {
   return module;
 }
 
-/// Runs ptxas on `ptx`; returns its exit status.
+/// Runs ptxas on `ptx`; returns its exit status. The file is named after
+/// the test and the process, since ctest runs tests in parallel.
 int assemble(const std::string &ptx, const std::string &arch) {
-  std::string path = ::testing::TempDir() + "/flashjit-test-" + arch + ".ptx";
+  std::string path =
+      ::testing::TempDir() + "/flashjit-" +
+      ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+      std::to_string(getpid()) + ".ptx";
+  std::replace(path.begin() + ::testing::TempDir().size(), path.end(), '/',
+               '_');
   std::ofstream(path) << ptx;
   std::string command = std::string(kPtxas) + " -arch=" + arch + " " + path +
                         " -o /dev/null";
