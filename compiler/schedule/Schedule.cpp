@@ -46,6 +46,10 @@ constexpr int kMaxBlock = 128;
 constexpr int kRegisterOverhead = 48;
 constexpr int kRegisterMargin = 31;
 
+/// K/V buffers the kernels implement: one until the copy of the next block
+/// is overlapped with the current one (the pipelining of issue 6).
+int maxStages(KernelKind) { return 1; }
+
 int roundDown(int value, int multiple) { return value / multiple * multiple; }
 int roundUp(int value, int multiple) {
   return (value + multiple - 1) / multiple * multiple;
@@ -57,7 +61,8 @@ int roundUp(int value, int multiple) {
 /// values of every tile it keeps.
 void account(Schedule &s) {
   int d = s.headDim, e = s.elementBytes;
-  int tileM = s.blockM * d * e, tileN = s.blockN * d * e;
+  int tileM = s.blockM * sharedRowElements(d) * e;
+  int tileN = s.blockN * sharedRowElements(d) * e;
   switch (s.kind) {
   case KernelKind::forward:
   case KernelKind::backwardQuery: {
@@ -130,7 +135,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   s.blockM = std::clamp(roundUp(br, 64), 64, kMaxBlock);
   if (kind == KernelKind::backwardKeyValue)
     std::swap(s.blockM, s.blockN); // owned rows are keys here
-  s.numStages = 2;
+  s.numStages = maxStages(kind);
 
   // The estimate leaves out fragments of the operands in flight; keep a
   // margin so that ptxas never has to spill.
@@ -164,7 +169,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     }
     if (owned > kMinBlock) {
       owned /= 2;
-      s.numStages = 2;
+      s.numStages = maxStages(kind);
       continue;
     }
     if (streamed > kMinBlock) {

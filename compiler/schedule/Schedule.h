@@ -60,6 +60,11 @@ struct Schedule {
   std::string str() const;
 };
 
+/// Elements of one shared-memory row of a [rows, d] tile: the head dim plus
+/// 16 bytes of padding, so that the 8 rows one ldmatrix reads fall in 8
+/// different bank groups.
+inline int sharedRowElements(int headDim) { return headDim + 8; }
+
 /// The head dimensions the kernels support.
 const std::vector<int> &supportedHeadDims();
 

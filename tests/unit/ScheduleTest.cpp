@@ -36,20 +36,21 @@ TEST(TargetInfo, UnknownTargetListsKnownOnes) {
 // The paper's rule: Bc = M / 4d, Br = min(Bc, d), in elements of 2 bytes.
 // H100: M = 227 KiB -> Bc = 116224 / 512 = 227 -> 128 (largest block);
 // Br = min(227, 128) = 128. T4: M = 64 KiB -> Bc = 32768 / 512 = 64,
-// Br = 64, and two stages would not fit, so one.
+// Br = 64. Shared rows are padded to d + 8 elements.
 TEST(Schedule, PaperRuleAtHeadDim128) {
   Schedule hopper = schedule("sm_90a", KernelKind::forward, 128);
   EXPECT_EQ(hopper.blockM, 128);
   EXPECT_EQ(hopper.blockN, 128);
   EXPECT_EQ(hopper.numWarps, 8);
-  EXPECT_EQ(hopper.numStages, 2);
-  EXPECT_EQ(hopper.sharedMemoryBytes, 128 * 128 * 2 + 2 * 2 * 128 * 128 * 2);
+  EXPECT_EQ(hopper.numStages, 1);
+  EXPECT_EQ(hopper.sharedMemoryBytes, (128 + 2 * 128) * 136 * 2);
 
   Schedule turing = schedule("sm_75", KernelKind::forward, 128);
   EXPECT_EQ(turing.blockM, 64);
   EXPECT_EQ(turing.blockN, 64);
   EXPECT_EQ(turing.numWarps, 4);
   EXPECT_EQ(turing.numStages, 1);
+  EXPECT_EQ(turing.sharedMemoryBytes, (64 + 2 * 64) * 136 * 2);
   EXPECT_LT(turing.blockM * turing.blockN, hopper.blockM * hopper.blockN);
 }
 

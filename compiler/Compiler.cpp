@@ -1,0 +1,167 @@
+//===- Compiler.cpp - a tile program to PTX -------------------------------===//
+
+#include "compiler/Compiler.h"
+
+#include "compiler/analysis/AttentionChain.h"
+#include "compiler/frontend/ProgramState.h"
+#include "compiler/lowering/ForwardKernel.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+using namespace mlir;
+using namespace flashjit;
+
+const char *flashjit::stringifyCompilePass(CompilePass pass) {
+  return pass == CompilePass::forward ? "fwd" : "bwd";
+}
+
+namespace {
+
+/// exp and log of score modifications through the hardware's exp2 and lg2
+/// (relative error about 2^-22), tanh by MLIR's polynomial approximation.
+struct ExpToExp2 : OpRewritePattern<math::ExpOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::ExpOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value log2e = arith::ConstantFloatOp::create(
+        rewriter, loc, rewriter.getF32Type(), APFloat(1.4426950408889634f));
+    Value scaled = arith::MulFOp::create(rewriter, loc, op.getOperand(), log2e);
+    rewriter.replaceOpWithNewOp<math::Exp2Op>(op, scaled);
+    return success();
+  }
+};
+
+struct LogToLg2 : OpRewritePattern<math::LogOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::LogOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value lg2 = LLVM::CallIntrinsicOp::create(
+                    rewriter, loc, rewriter.getF32Type(),
+                    rewriter.getStringAttr("llvm.nvvm.lg2.approx.f"),
+                    ValueRange{op.getOperand()})
+                    .getResult(0);
+    Value ln2 = arith::ConstantFloatOp::create(
+        rewriter, loc, rewriter.getF32Type(), APFloat(0.6931471805599453f));
+    rewriter.replaceOpWithNewOp<arith::MulFOp>(op, lg2, ln2);
+    return success();
+  }
+};
+
+struct Log2ToLg2 : OpRewritePattern<math::Log2Op> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::Log2Op op,
+                                PatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, LLVM::CallIntrinsicOp::create(
+                rewriter, op.getLoc(), rewriter.getF32Type(),
+                rewriter.getStringAttr("llvm.nvvm.lg2.approx.f"),
+                ValueRange{op.getOperand()})
+                .getResults());
+    return success();
+  }
+};
+
+LogicalResult lowerMathForNvptx(ModuleOp module) {
+  RewritePatternSet patterns(module.getContext());
+  patterns.add<ExpToExp2, LogToLg2, Log2ToLg2>(module.getContext());
+  populatePolynomialApproximateTanhPattern(patterns);
+  return applyPatternsGreedily(module, std::move(patterns));
+}
+
+std::string printed(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  op->print(os);
+  return text;
+}
+
+} // namespace
+
+Expected<std::vector<Schedule>>
+flashjit::schedulePass(const CompileOptions &options) {
+  std::vector<KernelKind> kinds =
+      options.pass == CompilePass::forward
+          ? std::vector<KernelKind>{KernelKind::forward}
+          : std::vector<KernelKind>{KernelKind::backwardDelta,
+                                    KernelKind::backwardKeyValue,
+                                    KernelKind::backwardQuery};
+  std::vector<Schedule> schedules;
+  for (KernelKind kind : kinds) {
+    Expected<Schedule> schedule =
+        scheduleForTarget(options.target, kind, options.headDim);
+    if (!schedule)
+      return schedule.error();
+    schedules.push_back(*schedule);
+  }
+  return schedules;
+}
+
+Expected<CompiledPass> flashjit::compileProgram(const Program &program,
+                                                const CompileOptions &options,
+                                                const StageDumper &dump) {
+  // A context of the compile's own: programs may be shared across threads.
+  DialectRegistry registry;
+  registry.insert<tile::TileDialect>();
+  registerKernelDialects(registry);
+  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
+  context.loadAllAvailableDialects();
+  DiagnosticCollector diagnostics(context);
+
+  OwningOpRef<ModuleOp> source =
+      parseSourceString<ModuleOp>(program.str(), &context);
+  if (!source)
+    return Error(diagnostics.message("cannot reparse the program"));
+  auto programOp = cast<tile::ProgramOp>(source->getBody()->front());
+  std::string variant = programOp.getSymName().str();
+  if (dump)
+    dump("tile", printed(*source));
+
+  FailureOr<AttentionChain> chain = matchAttentionChain(programOp);
+  if (failed(chain))
+    return Error(diagnostics.message("the program is not a fusible chain"));
+
+  Expected<std::vector<Schedule>> schedules = schedulePass(options);
+  if (!schedules)
+    return schedules.error();
+  if (!options.target.hasMmaM16N8K16())
+    return Error("target " + options.target.arch +
+                 " has no m16n8k16 tensor-core products (sm_80 or newer "
+                 "needed)");
+
+  OpBuilder builder(&context);
+  OwningOpRef<ModuleOp> kernels = ModuleOp::create(builder.getUnknownLoc());
+  CompiledPass result;
+  for (const Schedule &schedule : *schedules) {
+    std::string name = "flashjit_" + variant + "_" +
+                       stringifyKernelKind(schedule.kind);
+    FailureOr<KernelInfo> info = failure();
+    if (schedule.kind == KernelKind::forward)
+      info = buildForwardKernel(*kernels, *chain, schedule, options.inputType,
+                                name);
+    else
+      return Error("the backward kernels are not built yet");
+    if (failed(info))
+      return Error(diagnostics.message("building " + name + " failed"));
+    result.kernels.push_back(*info);
+  }
+  if (dump)
+    dump("kernel", printed(*kernels));
+  if (failed(verify(*kernels)))
+    return Error("the generated kernels do not verify: " +
+                 diagnostics.message("no diagnostic"));
+  if (failed(lowerMathForNvptx(*kernels)))
+    return Error(diagnostics.message("lowering math for NVPTX failed"));
+
+  Expected<std::string> ptx = emitPtx(*kernels, options.target, dump);
+  if (!ptx)
+    return ptx.error();
+  result.ptx = std::move(*ptx);
+  return result;
+}

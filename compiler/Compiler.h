@@ -1,0 +1,46 @@
+//===- Compiler.h - a tile program to PTX -----------------------*- C++ -*-===//
+//
+// The whole compiler behind one call: match the attention chain, choose the
+// schedules for the target, build the kernels of the requested pass, lower
+// them and emit PTX. It needs no GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHJIT_COMPILER_COMPILER_H
+#define FLASHJIT_COMPILER_COMPILER_H
+
+#include "compiler/codegen/PtxEmitter.h"
+#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/lowering/KernelSignature.h"
+#include "flashjit/program.h"
+
+namespace flashjit {
+
+enum class CompilePass { forward, backward };
+const char *stringifyCompilePass(CompilePass pass);
+
+struct CompileOptions {
+  TargetInfo target;
+  int headDim = 128;
+  InputType inputType = InputType::bf16;
+  CompilePass pass = CompilePass::forward;
+};
+
+/// The PTX of one pass of one variant and what its kernels take.
+struct CompiledPass {
+  std::string ptx;
+  std::vector<KernelInfo> kernels;
+};
+
+/// The kernels of a pass and their schedules for the options' target.
+Expected<std::vector<Schedule>> schedulePass(const CompileOptions &options);
+
+/// Compiles `program`. Every stage's IR goes to `dump` when given: "tile",
+/// "kernel", then the stages of emitPtx.
+Expected<CompiledPass> compileProgram(const Program &program,
+                                      const CompileOptions &options,
+                                      const StageDumper &dump = {});
+
+} // namespace flashjit
+
+#endif // FLASHJIT_COMPILER_COMPILER_H

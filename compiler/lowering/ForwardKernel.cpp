@@ -1,0 +1,352 @@
+//===- ForwardKernel.cpp - the fused FlashAttention forward ---------------===//
+//
+// One thread block owns BLOCK_M query rows of one (batch, head); each warp
+// owns 16 of them. For every key block that the mask does not rule out, the
+// block's K and V tiles are copied into shared memory, S = Q Kᵀ is computed
+// with m16n8k16 tensor-core products, the variant's score modification (and,
+// in partial blocks only, its mask) is applied per element, the online
+// softmax rescales the running O, and P, kept in registers, multiplies V.
+// Scores never leave the chip: O and the log-sum-exp are the only writes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/lowering/ForwardKernel.h"
+
+#include "compiler/lowering/VariantLowering.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace flashjit;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+/// Strided [B, H, N, D] tensor arguments.
+struct TensorArgs {
+  unsigned ptr, batchStride, headStride, rowStride;
+};
+
+TensorArgs declareTensor(KernelArgs &args, const std::string &name) {
+  using Kind = KernelArg::Kind;
+  return {args.add(name, Kind::pointer),
+          args.add(name + ".batch_stride", Kind::i64),
+          args.add(name + ".head_stride", Kind::i64),
+          args.add(name + ".row_stride", Kind::i64)};
+}
+
+/// The start of (batch, head) in a tensor, and its row stride.
+struct TensorView {
+  Value base;
+  Value rowStride;
+  /// Row `row` (i32), clamped to [0, rows - 1] so that even the zero-filled
+  /// rows of a ragged block address valid memory.
+  Value row(KernelBuilder &k, Value rowIndex, Value rows) const {
+    Value clamped = k.maxsi(k.minsi(rowIndex, k.sub(rows, k.c32(1))), k.c32(0));
+    return k.gep(base, k.element(), k.mul(k.ext64(clamped), rowStride));
+  }
+};
+
+TensorView viewOf(KernelBuilder &k, const KernelArgs &args,
+                  const TensorArgs &t, Value batch, Value head) {
+  Value offset = k.add(k.mul(k.ext64(batch), args.get(t.batchStride)),
+                       k.mul(k.ext64(head), args.get(t.headStride)));
+  return {k.gep(args.get(t.ptr), k.element(), offset), args.get(t.rowStride)};
+}
+
+} // namespace
+
+FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
+                                                   const AttentionChain &matched,
+                                                   const Schedule &s,
+                                                   InputType inputType,
+                                                   StringRef name) {
+  AttentionChain chain = matched; // op handles, cheap to copy
+  OpBuilder b(module.getContext());
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  const int d = s.headDim, BM = s.blockM, BN = s.blockN;
+  const int threads = s.numThreads();
+  const int rowElems = sharedRowElements(d);
+
+  // Parameters: tensors, sizes, scale, then the variant's own.
+  using Kind = KernelArg::Kind;
+  KernelArgs args(k);
+  TensorArgs q = declareTensor(args, "q"), kk = declareTensor(args, "k"),
+             v = declareTensor(args, "v"), o = declareTensor(args, "o");
+  unsigned lseArg = args.add("lse", Kind::pointer);
+  unsigned batchArg = args.add("batch", Kind::i32);
+  unsigned headsQArg = args.add("heads_q", Kind::i32);
+  unsigned headsKvArg = args.add("heads_kv", Kind::i32);
+  unsigned seqQArg = args.add("seqlen_q", Kind::i32);
+  unsigned seqKvArg = args.add("seqlen_kv", Kind::i32);
+  unsigned scaleArg = args.add("softmax_scale", Kind::f32);
+  VariantLowering variant(k, chain);
+  variant.declareArgs(args);
+  args.createKernel(module, name, threads);
+
+  // Who this thread is.
+  Value tid = k.threadId(threads);
+  Value lane = k.remsi(tid, k.c32(32));
+  Value warp = k.divsi(tid, k.c32(32));
+  Value bh = k.blockIdY();
+  Value headsQ = args.get(headsQArg), headsKv = args.get(headsKvArg);
+  Value batch = k.divsi(bh, headsQ), head = k.remsi(bh, headsQ);
+  // Grouped-query attention: Hq / Hkv query heads share a key head.
+  Value headKv = k.divsi(head, k.divsi(headsQ, headsKv));
+  Value seqQ = args.get(seqQArg), seqKv = args.get(seqKvArg);
+  variant.bind(args, batch, head, args.get(batchArg), headsQ, seqQ, seqKv,
+               args.get(scaleArg));
+
+  TensorView qView = viewOf(k, args, q, batch, head);
+  TensorView kView = viewOf(k, args, kk, batch, headKv);
+  TensorView vView = viewOf(k, args, v, batch, headKv);
+  TensorView oView = viewOf(k, args, o, batch, head);
+
+  Value qStart = k.mul(k.blockIdX(), k.c32(BM));
+
+  // Shared memory: Q [BM, d], then K [BN, d], then V [BN, d] (padded rows).
+  Value smem = k.dynamicSharedMemory(module);
+  Value qTile = smem;
+  Value kTile = k.gep(smem, k.element(), k.c32(BM * rowElems));
+  Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
+
+  // Q once.
+  k.copyTileAsync(
+      qTile, BM, d, tid, threads,
+      [&](Value r) { return qView.row(k, k.add(qStart, r), seqQ); },
+      [&](Value r) {
+        return k.cmpi(CmpIPredicate::slt, k.add(qStart, r), seqQ);
+      });
+  k.commitGroup();
+  k.waitGroup(0);
+  k.barrier();
+  Value warpRow = k.mul(warp, k.c32(16));
+
+  // This thread's two rows and its column pair within an 8-column tile.
+  Value row0 = k.add(k.add(qStart, warpRow), k.divsi(lane, k.c32(4)));
+  Value row1 = k.add(row0, k.c32(8));
+  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  Value qLo = qStart;
+  Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
+
+  // Loop state: O [d/8 tiles x 4], running max (log2 units) and partial
+  // sum of each of the two rows.
+  const float negInf = -std::numeric_limits<float>::infinity();
+  SmallVector<Value> init;
+  for (int i = 0; i < d / 8 * 4; ++i)
+    init.push_back(k.cf(0));
+  init.push_back(k.cf(negInf));
+  init.push_back(k.cf(negInf));
+  init.push_back(k.cf(0));
+  init.push_back(k.cf(0));
+  const int numO = d / 8 * 4;
+
+  Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
+  auto loop = scf::ForOp::create(
+      b, k.loc, k.c32(0), numBlocks, k.c32(1), init,
+      [&](OpBuilder &, Location, Value j, ValueRange state) {
+        Value kvStart = k.mul(j, k.c32(BN));
+        Value kvHi =
+            k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+        auto [mayKeep, mayMask] =
+            variant.classifyBlock(qLo, qHi, kvStart, kvHi);
+        Value inBounds =
+            k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
+        Value full = k.andi(k.noti(mayMask), inBounds);
+
+        // Blocks the mask rules out are skipped: nothing is loaded.
+        auto ifNotEmpty = scf::IfOp::create(
+            b, k.loc, mayKeep,
+            [&](OpBuilder &, Location) {
+              // K and V of this block, as two groups: S needs only K.
+              k.copyTileAsync(
+                  kTile, BN, d, tid, threads,
+                  [&](Value r) {
+                    return kView.row(k, k.add(kvStart, r), seqKv);
+                  },
+                  [&](Value r) {
+                    return k.cmpi(CmpIPredicate::slt, k.add(kvStart, r),
+                                  seqKv);
+                  });
+              k.commitGroup();
+              k.copyTileAsync(
+                  vTile, BN, d, tid, threads,
+                  [&](Value r) {
+                    return vView.row(k, k.add(kvStart, r), seqKv);
+                  },
+                  [&](Value r) {
+                    return k.cmpi(CmpIPredicate::slt, k.add(kvStart, r),
+                                  seqKv);
+                  });
+              k.commitGroup();
+              k.waitGroup(1);
+              k.barrier();
+
+              // S = Q Kᵀ for this warp's 16 rows. Q's fragments are
+              // re-read from shared memory per block rather than held in
+              // registers: d/4 registers saved for a few ldmatrix.
+              SmallVector<Accumulator> sAcc(
+                  BN / 8, Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
+              for (int c = 0; c < d / 16; ++c) {
+                auto qFrag = k.loadA(qTile, d, lane, warpRow, c * 16);
+                for (int nt = 0; nt < BN / 8; ++nt) {
+                  auto bFrag =
+                      k.loadBTransposed(kTile, d, lane, k.c32(nt * 8), c * 16);
+                  sAcc[nt] = k.mma(qFrag, bFrag, sAcc[nt]);
+                }
+              }
+
+              // The modified scores, element by element.
+              SmallVector<Value> scores, rows, cols;
+              for (int nt = 0; nt < BN / 8; ++nt)
+                for (int i = 0; i < 4; ++i) {
+                  Value row = i < 2 ? row0 : row1;
+                  Value col = k.add(k.add(kvStart, k.c32(nt * 8)),
+                                    k.add(colInTile, k.c32(i % 2)));
+                  rows.push_back(row);
+                  cols.push_back(col);
+                  scores.push_back(variant.scoreAt(sAcc[nt][i], row, col));
+                }
+              // Partial blocks apply the mask and the key bound; full
+              // blocks carry no mask code.
+              auto masked = scf::IfOp::create(
+                  b, k.loc, full,
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(b, k.loc, scores);
+                  },
+                  [&](OpBuilder &, Location) {
+                    SmallVector<Value> out;
+                    for (size_t e = 0; e < scores.size(); ++e) {
+                      Value keep = k.cmpi(CmpIPredicate::slt, cols[e], seqKv);
+                      if (Value m = variant.keepAt(rows[e], cols[e]))
+                        keep = k.andi(keep, m);
+                      out.push_back(k.select(keep, scores[e], k.cf(negInf)));
+                    }
+                    scf::YieldOp::create(b, k.loc, out);
+                  });
+
+              // Online softmax in log2 units.
+              SmallVector<Value> x;
+              for (Value sc : masked.getResults())
+                x.push_back(k.fmul(sc, k.cf(kLog2e)));
+              SmallVector<Value> next(state.begin(), state.end());
+              Value alpha[2];
+              for (int r = 0; r < 2; ++r) {
+                Value rowMax = k.cf(negInf);
+                for (int nt = 0; nt < BN / 8; ++nt)
+                  for (int i = 0; i < 2; ++i)
+                    rowMax = k.fmax(rowMax, x[nt * 4 + r * 2 + i]);
+                rowMax = k.quadReduce(rowMax, /*max=*/true);
+                Value mOld = state[numO + r];
+                Value mNew = k.fmax(mOld, rowMax);
+                // A row with nothing kept yet keeps m = -inf; subtract 0
+                // instead so that exp2 gives 0, not NaN.
+                Value mUse = k.select(
+                    k.cmpf(CmpFPredicate::OEQ, mNew, k.cf(negInf)), k.cf(0),
+                    mNew);
+                alpha[r] = k.exp2(k.fsub(mOld, mUse));
+                Value sum = k.cf(0);
+                for (int nt = 0; nt < BN / 8; ++nt)
+                  for (int i = 0; i < 2; ++i) {
+                    Value &xi = x[nt * 4 + r * 2 + i];
+                    xi = k.exp2(k.fsub(xi, mUse));
+                    sum = k.fadd(sum, xi);
+                  }
+                next[numO + r] = mNew;
+                next[numO + 2 + r] = k.fadd(k.fmul(state[numO + 2 + r], alpha[r]), sum);
+              }
+              for (int t = 0; t < d / 8; ++t)
+                for (int i = 0; i < 4; ++i)
+                  next[t * 4 + i] = k.fmul(state[t * 4 + i], alpha[i / 2]);
+
+              // O += P V, P re-packed from the S accumulators. Dropout acts
+              // on P for this product only (the sum above is of all of
+              // P), 16 columns at a time so that the random bits live
+              // briefly.
+              k.waitGroup(0);
+              k.barrier();
+              Value rescale =
+                  k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
+              for (int c = 0; c < BN / 16; ++c) {
+                if (variant.hasDropout())
+                  for (int nt = 2 * c; nt < 2 * c + 2; ++nt)
+                    for (int r = 0; r < 2; ++r) {
+                      int e = nt * 4 + r * 2;
+                      auto [keep0, keep1] =
+                          variant.dropoutKeepPair(rows[e], cols[e]);
+                      x[e] = k.select(keep0, k.fmul(x[e], rescale), k.cf(0));
+                      x[e + 1] = k.select(keep1, k.fmul(x[e + 1], rescale),
+                                          k.cf(0));
+                    }
+                std::array<Value, 4> pFrag = {
+                    k.pack(x[(2 * c) * 4 + 0], x[(2 * c) * 4 + 1]),
+                    k.pack(x[(2 * c) * 4 + 2], x[(2 * c) * 4 + 3]),
+                    k.pack(x[(2 * c + 1) * 4 + 0], x[(2 * c + 1) * 4 + 1]),
+                    k.pack(x[(2 * c + 1) * 4 + 2], x[(2 * c + 1) * 4 + 3])};
+                for (int t = 0; t < d / 8; ++t) {
+                  auto vFrag = k.loadB(vTile, d, lane, k.c32(c * 16), t * 8);
+                  Accumulator acc = {next[t * 4], next[t * 4 + 1],
+                                     next[t * 4 + 2], next[t * 4 + 3]};
+                  acc = k.mma(pFrag, vFrag, acc);
+                  for (int i = 0; i < 4; ++i)
+                    next[t * 4 + i] = acc[i];
+                }
+              }
+              // The next block overwrites K and V.
+              k.barrier();
+              scf::YieldOp::create(b, k.loc, next);
+            },
+            [&](OpBuilder &, Location) {
+              scf::YieldOp::create(b, k.loc, state);
+            });
+        scf::YieldOp::create(b, k.loc, ifNotEmpty.getResults());
+      });
+
+  // O / l and the log-sum-exp, written once.
+  ValueRange fin = loop.getResults();
+  Value lse = args.get(lseArg);
+  for (int r = 0; r < 2; ++r) {
+    Value row = r == 0 ? row0 : row1;
+    Value l = k.quadReduce(fin[numO + 2 + r], /*max=*/false);
+    Value m = fin[numO + r];
+    Value empty = k.cmpf(CmpFPredicate::OEQ, l, k.cf(0));
+    // A row the mask removes entirely: O = 0, lse = -inf.
+    Value inv = k.select(empty, k.cf(0), k.fdiv(k.cf(1), l));
+    Value rowLse = k.select(
+        empty, k.cf(negInf),
+        k.fmul(k.fadd(m, k.log2(l)), k.cf(kLn2)));
+    Value valid = k.cmpi(CmpIPredicate::slt, row, seqQ);
+    scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
+      Value outRow = oView.row(k, row, seqQ);
+      for (int t = 0; t < d / 8; ++t) {
+        Value packed = k.pack(k.fmul(fin[t * 4 + r * 2], inv),
+                              k.fmul(fin[t * 4 + r * 2 + 1], inv));
+        Value col = k.add(k.c32(t * 8), colInTile);
+        k.store(packed, k.gep(outRow, k.element(), col), 4);
+      }
+      Value writer = k.cmpi(CmpIPredicate::eq, k.remsi(lane, k.c32(4)),
+                            k.c32(0));
+      scf::IfOp::create(b, k.loc, writer, [&](OpBuilder &, Location) {
+        Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row));
+        k.store(rowLse, k.gep(lse, k.f32(), index), 4);
+        scf::YieldOp::create(b, k.loc);
+      });
+      scf::YieldOp::create(b, k.loc);
+    });
+  }
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+
+  KernelInfo info;
+  info.name = name.str();
+  info.kind = KernelKind::forward;
+  info.schedule = s;
+  info.args = args.signature();
+  return info;
+}

@@ -1,0 +1,287 @@
+//===- KernelBuilder.cpp - building blocks of the fused kernels -----------===//
+
+#include "compiler/lowering/KernelBuilder.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace flashjit;
+
+const char *flashjit::stringifyInputType(InputType type) {
+  return type == InputType::f16 ? "f16" : "bf16";
+}
+
+Type KernelBuilder::element() {
+  return inputType == InputType::f16 ? Type(b.getF16Type())
+                                     : Type(b.getBF16Type());
+}
+Type KernelBuilder::globalPtr() {
+  return LLVM::LLVMPointerType::get(b.getContext(), 1);
+}
+Type KernelBuilder::sharedPtr() {
+  return LLVM::LLVMPointerType::get(b.getContext(), 3);
+}
+
+Value KernelBuilder::c32(int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, i32(), v);
+}
+Value KernelBuilder::c64(int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, i64(), v);
+}
+Value KernelBuilder::cf(float v) {
+  return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(v));
+}
+Value KernelBuilder::cbool(bool v) {
+  return arith::ConstantIntOp::create(b, loc, i1(), v);
+}
+Value KernelBuilder::add(Value x, Value y) {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::sub(Value x, Value y) {
+  return arith::SubIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::mul(Value x, Value y) {
+  return arith::MulIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::divsi(Value x, Value y) {
+  return arith::DivSIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::remsi(Value x, Value y) {
+  return arith::RemSIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::minsi(Value x, Value y) {
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::maxsi(Value x, Value y) {
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::cmpi(arith::CmpIPredicate p, Value x, Value y) {
+  return arith::CmpIOp::create(b, loc, p, x, y);
+}
+Value KernelBuilder::cmpf(arith::CmpFPredicate p, Value x, Value y) {
+  return arith::CmpFOp::create(b, loc, p, x, y);
+}
+Value KernelBuilder::select(Value c, Value x, Value y) {
+  return arith::SelectOp::create(b, loc, c, x, y);
+}
+Value KernelBuilder::andi(Value x, Value y) {
+  return arith::AndIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::ori(Value x, Value y) {
+  return arith::OrIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::noti(Value x) {
+  return arith::XOrIOp::create(b, loc, x, cbool(true));
+}
+Value KernelBuilder::ext64(Value x) {
+  return arith::ExtSIOp::create(b, loc, i64(), x);
+}
+Value KernelBuilder::trunc32(Value x) {
+  return arith::TruncIOp::create(b, loc, i32(), x);
+}
+Value KernelBuilder::fadd(Value x, Value y) {
+  return arith::AddFOp::create(b, loc, x, y);
+}
+Value KernelBuilder::fsub(Value x, Value y) {
+  return arith::SubFOp::create(b, loc, x, y);
+}
+Value KernelBuilder::fmul(Value x, Value y) {
+  return arith::MulFOp::create(b, loc, x, y);
+}
+Value KernelBuilder::fdiv(Value x, Value y) {
+  return arith::DivFOp::create(b, loc, x, y);
+}
+Value KernelBuilder::fmax(Value x, Value y) {
+  return arith::MaxNumFOp::create(b, loc, x, y);
+}
+Value KernelBuilder::exp2(Value x) { return math::Exp2Op::create(b, loc, x); }
+Value KernelBuilder::log2(Value x) { return math::Log2Op::create(b, loc, x); }
+
+Value KernelBuilder::threadId(int numThreads) {
+  return NVVM::ThreadIdXOp::create(
+      b, loc, i32(),
+      LLVM::ConstantRangeAttr::get(b.getContext(), 32, 0, numThreads));
+}
+Value KernelBuilder::blockIdX() {
+  return NVVM::BlockIdXOp::create(b, loc, i32());
+}
+Value KernelBuilder::blockIdY() {
+  return NVVM::BlockIdYOp::create(b, loc, i32());
+}
+
+Value KernelBuilder::dynamicSharedMemory(ModuleOp module) {
+  constexpr StringLiteral name = "flashjit_shared";
+  auto global = module.lookupSymbol<LLVM::GlobalOp>(name);
+  if (!global) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    global = LLVM::GlobalOp::create(
+        b, loc, LLVM::LLVMArrayType::get(b.getI8Type(), 0),
+        /*isConstant=*/false, LLVM::Linkage::External, name, Attribute(),
+        /*alignment=*/16, /*addrSpace=*/3);
+  }
+  return LLVM::AddressOfOp::create(b, loc, global);
+}
+
+Value KernelBuilder::gep(Value base, Type elementType, Value index) {
+  return LLVM::GEPOp::create(b, loc, base.getType(), elementType, base,
+                             ArrayRef<LLVM::GEPArg>{index},
+                             LLVM::GEPNoWrapFlags::inbounds);
+}
+Value KernelBuilder::load(Type type, Value ptr, unsigned align) {
+  return LLVM::LoadOp::create(b, loc, type, ptr, align);
+}
+void KernelBuilder::store(Value value, Value ptr, unsigned align) {
+  LLVM::StoreOp::create(b, loc, value, ptr, align);
+}
+
+void KernelBuilder::copyTileAsync(Value sharedTile, int rows, int headDim,
+                                  Value thread, int numThreads,
+                                  function_ref<Value(Value)> rowPtr,
+                                  function_ref<Value(Value)> rowValid) {
+  int chunksPerRow = headDim / 8;
+  int chunks = rows * chunksPerRow;
+  for (int first = 0; first < chunks; first += numThreads) {
+    // Chunk `first + thread` of the tile, row-major over 16-byte chunks.
+    Value chunk = add(thread, c32(first));
+    Value inRange = cmpi(arith::CmpIPredicate::slt, chunk, c32(chunks));
+    auto copy = [&] {
+      Value row = divsi(chunk, c32(chunksPerRow));
+      Value col = mul(remsi(chunk, c32(chunksPerRow)), c32(8));
+      Value src = gep(rowPtr(row), element(), col);
+      Value dst = gep(sharedTile, element(),
+                      add(mul(row, c32(sharedRowElements(headDim))), col));
+      Value bytes = select(rowValid(row), c32(16), c32(0));
+      NVVM::CpAsyncOp::create(b, loc, dst, src, 16u,
+                              NVVM::LoadCacheModifierKind::CG, bytes);
+    };
+    if (first + numThreads <= chunks) {
+      copy();
+    } else {
+      scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
+        copy();
+        scf::YieldOp::create(b, loc);
+      });
+    }
+  }
+}
+
+void KernelBuilder::commitGroup() { NVVM::CpAsyncCommitGroupOp::create(b, loc); }
+void KernelBuilder::waitGroup(int pending) {
+  NVVM::CpAsyncWaitGroupOp::create(b, loc, static_cast<uint32_t>(pending));
+}
+void KernelBuilder::barrier() { NVVM::BarrierOp::create(b, loc); }
+
+template <size_t N>
+static std::array<Value, N> unpack(KernelBuilder &k, Value structValue) {
+  std::array<Value, N> regs;
+  for (size_t i = 0; i < N; ++i)
+    regs[i] = LLVM::ExtractValueOp::create(k.b, k.loc, structValue,
+                                           ArrayRef<int64_t>{int64_t(i)});
+  return regs;
+}
+
+static Type i32Struct(KernelBuilder &k, int n) {
+  SmallVector<Type> fields(n, k.i32());
+  return LLVM::LLVMStructType::getLiteral(k.b.getContext(), fields);
+}
+
+std::array<Value, 4> KernelBuilder::loadA(Value tile, int headDim, Value lane,
+                                          Value row0, int col0) {
+  // Lane l addresses row (l % 16) and column col0 + 8 * (l / 16).
+  Value row = add(row0, remsi(lane, c32(16)));
+  Value col = add(c32(col0), mul(divsi(lane, c32(16)), c32(8)));
+  Value ptr = gep(tile, element(),
+                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value regs = NVVM::LdMatrixOp::create(
+      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::row,
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  return unpack<4>(*this, regs);
+}
+
+std::array<Value, 2> KernelBuilder::loadBTransposed(Value tile, int headDim,
+                                                    Value lane, Value row0,
+                                                    int col0) {
+  // Lanes 0-7 address rows 0-7 at col0, lanes 8-15 the same rows at
+  // col0 + 8; the other lanes' addresses are ignored but kept in bounds.
+  Value row = add(row0, remsi(lane, c32(8)));
+  Value col = add(c32(col0), mul(remsi(divsi(lane, c32(8)), c32(2)), c32(8)));
+  Value ptr = gep(tile, element(),
+                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value regs = NVVM::LdMatrixOp::create(
+      b, loc, i32Struct(*this, 2), ptr, 2u, NVVM::MMALayout::row,
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  return unpack<2>(*this, regs);
+}
+
+std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
+                                          Value row0, int col0) {
+  // Lanes 0-15 address rows 0-15 (k) at col0; .trans hands each thread the
+  // column-major fragment.
+  Value row = add(row0, remsi(lane, c32(16)));
+  Value ptr = gep(tile, element(),
+                  add(mul(row, c32(sharedRowElements(headDim))), c32(col0)));
+  Value regs = NVVM::LdMatrixOp::create(
+      b, loc, i32Struct(*this, 2), ptr, 2u, NVVM::MMALayout::col,
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  return unpack<2>(*this, regs);
+}
+
+Accumulator KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bOps,
+                               const Accumulator &c) {
+  // f16 operands are typed vector<2xf16>; bf16 ones stay i32 with the
+  // multiplicand types given.
+  auto operands = [&](ArrayRef<Value> regs) {
+    SmallVector<Value> out;
+    for (Value r : regs)
+      out.push_back(inputType == InputType::f16
+                        ? Value(LLVM::BitcastOp::create(
+                              b, loc, VectorType::get({2}, b.getF16Type()), r))
+                        : r);
+    return out;
+  };
+  auto types = inputType == InputType::f16 ? NVVM::MMATypes::f16
+                                           : NVVM::MMATypes::bf16;
+  Type result = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), {f32(), f32(), f32(), f32()});
+  Value d = NVVM::MmaOp::create(
+      b, loc, result, operands(a), operands(bOps), ValueRange(c),
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{types, types},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Accumulator out;
+  for (int i = 0; i < 4; ++i)
+    out[i] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i});
+  return out;
+}
+
+Value KernelBuilder::pack(Value lo, Value hi) {
+  Value packed;
+  if (inputType == InputType::f16)
+    packed = NVVM::ConvertF32x2ToF16x2Op::create(
+        b, loc, VectorType::get({2}, b.getF16Type()), hi, lo, Value(),
+        NVVM::FPRoundingMode::RN);
+  else
+    packed = NVVM::ConvertF32x2ToBF16x2Op::create(
+        b, loc, VectorType::get({2}, b.getBF16Type()), hi, lo, Value(),
+        NVVM::FPRoundingMode::RN);
+  return LLVM::BitcastOp::create(b, loc, i32(), packed);
+}
+
+Value KernelBuilder::shuffleXor(Value v, int offset) {
+  return NVVM::ShflOp::create(b, loc, v.getType(), c32(-1), v, c32(offset),
+                              c32(0x1f), NVVM::ShflKind::bfly, UnitAttr());
+}
+
+Value KernelBuilder::quadReduce(Value v, bool max) {
+  for (int offset : {1, 2}) {
+    Value other = shuffleXor(v, offset);
+    v = max ? fmax(v, other) : fadd(v, other);
+  }
+  return v;
+}

@@ -1,0 +1,96 @@
+//===- flashjit-ptx.cpp - a variant in, PTX (and every stage) out ---------===//
+//
+//   flashjit-ptx VARIANT_OR_FILE --target=sm_90a --head-dim=128 --dtype=bf16
+//                --pass=fwd|bwd [-o FILE] [--print-schedule]
+//                [--dump-ir-after-all]
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Compiler.h"
+#include "flashjit/kernels.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace flashjit;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> input(cl::Positional, cl::Required,
+                                  cl::desc("<built-in variant or .mlir file>"));
+static cl::opt<std::string> targetName("target", cl::init("sm_90a"),
+                                       cl::desc("GPU target (sm_80, sm_90a, ...)"));
+static cl::opt<int> headDim("head-dim", cl::init(128),
+                            cl::desc("head dimension (32, 64, 96, 128, 256)"));
+static cl::opt<std::string> dtype("dtype", cl::init("bf16"),
+                                  cl::desc("input type: bf16 or fp16"));
+static cl::opt<std::string> passName("pass", cl::init("fwd"),
+                                     cl::desc("fwd or bwd"));
+static cl::opt<std::string> output("o", cl::init("-"),
+                                   cl::desc("where the PTX goes (- for stdout)"));
+static cl::opt<bool> printSchedule("print-schedule",
+                                   cl::desc("print each kernel's schedule"));
+static cl::opt<bool> dumpIr("dump-ir-after-all",
+                            cl::desc("print the IR after each stage to stderr"));
+
+static int fail(const std::string &message) {
+  llvm::errs() << "flashjit-ptx: " << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv, "flashjit: a variant to PTX\n");
+
+  bool isFile = llvm::StringRef(input).ends_with(".mlir") ||
+                llvm::StringRef(input).contains('/');
+  Expected<Program> program =
+      isFile ? Program::load(input) : builtinVariant(input);
+  if (!program)
+    return fail(program.error().message());
+
+  Expected<TargetInfo> target = targetByName(targetName);
+  if (!target)
+    return fail(target.error().message());
+  CompileOptions options;
+  options.target = *target;
+  options.headDim = headDim;
+  if (dtype == "bf16")
+    options.inputType = InputType::bf16;
+  else if (dtype == "fp16" || dtype == "f16")
+    options.inputType = InputType::f16;
+  else
+    return fail("unknown dtype '" + dtype + "'; known: bf16, fp16");
+  if (passName == "fwd")
+    options.pass = CompilePass::forward;
+  else if (passName == "bwd")
+    options.pass = CompilePass::backward;
+  else
+    return fail("unknown pass '" + passName + "'; known: fwd, bwd");
+
+  // The schedule first: it exists even for targets the kernels cannot use.
+  if (printSchedule) {
+    Expected<std::vector<Schedule>> schedules = schedulePass(options);
+    if (!schedules)
+      return fail(schedules.error().message());
+    for (const Schedule &schedule : *schedules)
+      llvm::errs() << schedule.str() << " (" << target->arch << " allows "
+                   << target->sharedMemoryPerBlockOptin << " bytes)\n";
+  }
+
+  StageDumper dumper;
+  if (dumpIr)
+    dumper = [](const std::string &stage, const std::string &ir) {
+      llvm::errs() << "// -----// IR after " << stage << " //----- //\n"
+                   << ir << "\n";
+    };
+  Expected<CompiledPass> compiled = compileProgram(*program, options, dumper);
+  if (!compiled)
+    return fail(compiled.error().message());
+
+  std::error_code ec;
+  llvm::raw_fd_ostream out(output, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write '" + output + "': " + ec.message());
+  out << compiled->ptx;
+  return 0;
+}
