@@ -30,8 +30,33 @@ static cl::opt<std::string> output("o", cl::init("-"),
                                    cl::desc("where the PTX goes (- for stdout)"));
 static cl::opt<bool> printSchedule("print-schedule",
                                    cl::desc("print each kernel's schedule"));
+static cl::opt<std::string> signatureFile(
+    "signature", cl::init(""),
+    cl::desc("write each kernel's launch signature there as JSON"));
 static cl::opt<bool> dumpIr("dump-ir-after-all",
                             cl::desc("print the IR after each stage to stderr"));
+
+/// {"kernels": [{"name", "kind", "block_m", "block_n", "threads",
+/// "shared_memory_bytes", "args": [{"name", "kind"}]}]}
+static std::string signatureJson(const CompiledPass &compiled) {
+  std::string out = "{\"kernels\": [";
+  for (auto [i, kernel] : llvm::enumerate(compiled.kernels)) {
+    const Schedule &s = kernel.schedule;
+    out += (i ? ", " : "") + std::string("{\"name\": \"") + kernel.name +
+           "\", \"kind\": \"" + stringifyKernelKind(kernel.kind) +
+           "\", \"block_m\": " + std::to_string(s.blockM) +
+           ", \"block_n\": " + std::to_string(s.blockN) +
+           ", \"threads\": " + std::to_string(s.numThreads()) +
+           ", \"head_dim_split\": " + std::to_string(s.headDimSplit) +
+           ", \"shared_memory_bytes\": " +
+           std::to_string(s.sharedMemoryBytes) + ", \"args\": [";
+    for (auto [j, arg] : llvm::enumerate(kernel.args))
+      out += (j ? ", " : "") + std::string("{\"name\": \"") + arg.name +
+             "\", \"kind\": \"" + stringifyKernelArgKind(arg.kind) + "\"}";
+    out += "]}";
+  }
+  return out + "]}\n";
+}
 
 static int fail(const std::string &message) {
   llvm::errs() << "flashjit-ptx: " << message << "\n";
@@ -88,6 +113,12 @@ int main(int argc, char **argv) {
     return fail(compiled.error().message());
 
   std::error_code ec;
+  if (!signatureFile.empty()) {
+    llvm::raw_fd_ostream sig(signatureFile, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail("cannot write '" + signatureFile + "': " + ec.message());
+    sig << signatureJson(*compiled);
+  }
   llvm::raw_fd_ostream out(output, ec, llvm::sys::fs::OF_Text);
   if (ec)
     return fail("cannot write '" + output + "': " + ec.message());
