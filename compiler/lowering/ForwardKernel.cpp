@@ -12,7 +12,7 @@
 
 #include "compiler/lowering/ForwardKernel.h"
 
-#include "compiler/lowering/VariantLowering.h"
+#include "compiler/lowering/KernelCommon.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -24,44 +24,6 @@ using namespace flashjit;
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
-namespace {
-
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
-
-/// Strided [B, H, N, D] tensor arguments.
-struct TensorArgs {
-  unsigned ptr, batchStride, headStride, rowStride;
-};
-
-TensorArgs declareTensor(KernelArgs &args, const std::string &name) {
-  using Kind = KernelArg::Kind;
-  return {args.add(name, Kind::pointer),
-          args.add(name + ".batch_stride", Kind::i64),
-          args.add(name + ".head_stride", Kind::i64),
-          args.add(name + ".row_stride", Kind::i64)};
-}
-
-/// The start of (batch, head) in a tensor, and its row stride.
-struct TensorView {
-  Value base;
-  Value rowStride;
-  /// Row `row` (i32), clamped to [0, rows - 1] so that even the zero-filled
-  /// rows of a ragged block address valid memory.
-  Value row(KernelBuilder &k, Value rowIndex, Value rows) const {
-    Value clamped = k.maxsi(k.minsi(rowIndex, k.sub(rows, k.c32(1))), k.c32(0));
-    return k.gep(base, k.element(), k.mul(k.ext64(clamped), rowStride));
-  }
-};
-
-TensorView viewOf(KernelBuilder &k, const KernelArgs &args,
-                  const TensorArgs &t, Value batch, Value head) {
-  Value offset = k.add(k.mul(k.ext64(batch), args.get(t.batchStride)),
-                       k.mul(k.ext64(head), args.get(t.headStride)));
-  return {k.gep(args.get(t.ptr), k.element(), offset), args.get(t.rowStride)};
-}
-
-} // namespace
 
 FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
                                                    const AttentionChain &matched,
@@ -118,13 +80,7 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
   Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
 
   // Q once.
-  k.copyTileAsync(
-      qTile, BM, d, tid, threads,
-      [&](Value r) { return qView.row(k, k.add(qStart, r), seqQ); },
-      [&](Value r) {
-        return k.cmpi(CmpIPredicate::slt, k.add(qStart, r), seqQ);
-      });
-  k.commitGroup();
+  copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
   k.waitGroup(0);
   k.barrier();
   Value warpRow = k.mul(warp, k.c32(16));
@@ -166,75 +122,22 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
             b, k.loc, mayKeep,
             [&](OpBuilder &, Location) {
               // K and V of this block, as two groups: S needs only K.
-              k.copyTileAsync(
-                  kTile, BN, d, tid, threads,
-                  [&](Value r) {
-                    return kView.row(k, k.add(kvStart, r), seqKv);
-                  },
-                  [&](Value r) {
-                    return k.cmpi(CmpIPredicate::slt, k.add(kvStart, r),
-                                  seqKv);
-                  });
-              k.commitGroup();
-              k.copyTileAsync(
-                  vTile, BN, d, tid, threads,
-                  [&](Value r) {
-                    return vView.row(k, k.add(kvStart, r), seqKv);
-                  },
-                  [&](Value r) {
-                    return k.cmpi(CmpIPredicate::slt, k.add(kvStart, r),
-                                  seqKv);
-                  });
-              k.commitGroup();
+              copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
+              copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
               k.waitGroup(1);
               k.barrier();
 
-              // S = Q Kᵀ for this warp's 16 rows. Q's fragments are
-              // re-read from shared memory per block rather than held in
-              // registers: d/4 registers saved for a few ldmatrix.
-              SmallVector<Accumulator> sAcc(
-                  BN / 8, Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
-              for (int c = 0; c < d / 16; ++c) {
-                auto qFrag = k.loadA(qTile, d, lane, warpRow, c * 16);
-                for (int nt = 0; nt < BN / 8; ++nt) {
-                  auto bFrag =
-                      k.loadBTransposed(kTile, d, lane, k.c32(nt * 8), c * 16);
-                  sAcc[nt] = k.mma(qFrag, bFrag, sAcc[nt]);
-                }
-              }
-
-              // The modified scores, element by element.
-              SmallVector<Value> scores, rows, cols;
-              for (int nt = 0; nt < BN / 8; ++nt)
-                for (int i = 0; i < 4; ++i) {
-                  Value row = i < 2 ? row0 : row1;
-                  Value col = k.add(k.add(kvStart, k.c32(nt * 8)),
-                                    k.add(colInTile, k.c32(i % 2)));
-                  rows.push_back(row);
-                  cols.push_back(col);
-                  scores.push_back(variant.scoreAt(sAcc[nt][i], row, col));
-                }
-              // Partial blocks apply the mask and the key bound; full
-              // blocks carry no mask code.
-              auto masked = scf::IfOp::create(
-                  b, k.loc, full,
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(b, k.loc, scores);
-                  },
-                  [&](OpBuilder &, Location) {
-                    SmallVector<Value> out;
-                    for (size_t e = 0; e < scores.size(); ++e) {
-                      Value keep = k.cmpi(CmpIPredicate::slt, cols[e], seqKv);
-                      if (Value m = variant.keepAt(rows[e], cols[e]))
-                        keep = k.andi(keep, m);
-                      out.push_back(k.select(keep, scores[e], k.cf(negInf)));
-                    }
-                    scf::YieldOp::create(b, k.loc, out);
-                  });
+              // S = Q Kᵀ for this warp's 16 rows, modified and masked.
+              SmallVector<Accumulator> sAcc =
+                  warpScores(k, qTile, warpRow, kTile, BN, d, lane);
+              ScoreElements el = modifyAndMask(k, variant, sAcc, row0, kvStart,
+                                               lane, full, seqKv,
+                                               /*rowsAreKeys=*/false);
+              SmallVector<Value> &rows = el.q, &cols = el.kv;
 
               // Online softmax in log2 units.
               SmallVector<Value> x;
-              for (Value sc : masked.getResults())
+              for (Value sc : el.scores)
                 x.push_back(k.fmul(sc, k.cf(kLog2e)));
               SmallVector<Value> next(state.begin(), state.end());
               Value alpha[2];
@@ -285,11 +188,7 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
                       x[e + 1] = k.select(keep1, k.fmul(x[e + 1], rescale),
                                           k.cf(0));
                     }
-                std::array<Value, 4> pFrag = {
-                    k.pack(x[(2 * c) * 4 + 0], x[(2 * c) * 4 + 1]),
-                    k.pack(x[(2 * c) * 4 + 2], x[(2 * c) * 4 + 3]),
-                    k.pack(x[(2 * c + 1) * 4 + 0], x[(2 * c + 1) * 4 + 1]),
-                    k.pack(x[(2 * c + 1) * 4 + 2], x[(2 * c + 1) * 4 + 3])};
+                std::array<Value, 4> pFrag = packA(k, x, c);
                 for (int t = 0; t < d / 8; ++t) {
                   auto vFrag = k.loadB(vTile, d, lane, k.c32(c * 16), t * 8);
                   Accumulator acc = {next[t * 4], next[t * 4 + 1],

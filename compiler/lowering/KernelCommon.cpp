@@ -1,0 +1,110 @@
+//===- KernelCommon.cpp - pieces the forward and backward share -----------===//
+
+#include "compiler/lowering/KernelCommon.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace flashjit;
+using arith::CmpIPredicate;
+
+TensorArgs flashjit::declareTensor(KernelArgs &args, const std::string &name) {
+  using Kind = KernelArg::Kind;
+  return {args.add(name, Kind::pointer),
+          args.add(name + ".batch_stride", Kind::i64),
+          args.add(name + ".head_stride", Kind::i64),
+          args.add(name + ".row_stride", Kind::i64)};
+}
+
+Value TensorView::row(KernelBuilder &k, Value rowIndex, Value rows) const {
+  Value clamped = k.maxsi(k.minsi(rowIndex, k.sub(rows, k.c32(1))), k.c32(0));
+  return k.gep(base, k.element(), k.mul(k.ext64(clamped), rowStride));
+}
+
+TensorView flashjit::viewOf(KernelBuilder &k, const KernelArgs &args,
+                            const TensorArgs &t, Value batch, Value head) {
+  Value offset = k.add(k.mul(k.ext64(batch), args.get(t.batchStride)),
+                       k.mul(k.ext64(head), args.get(t.headStride)));
+  return {k.gep(args.get(t.ptr), k.element(), offset), args.get(t.rowStride)};
+}
+
+void flashjit::copyRows(KernelBuilder &k, Value tile, int rows, int headDim,
+                        Value thread, int numThreads, const TensorView &view,
+                        Value start, Value limit) {
+  k.copyTileAsync(
+      tile, rows, headDim, thread, numThreads,
+      [&](Value r) { return view.row(k, k.add(start, r), limit); },
+      [&](Value r) {
+        return k.cmpi(CmpIPredicate::slt, k.add(start, r), limit);
+      });
+  k.commitGroup();
+}
+
+SmallVector<Accumulator> flashjit::warpScores(KernelBuilder &k, Value aTile,
+                                              Value row0, Value bTile,
+                                              int numCols, int headDim,
+                                              Value lane) {
+  // A's fragments are read per 16 columns of the head dim and used against
+  // every B tile: registers for one A fragment at a time.
+  SmallVector<Accumulator> acc(
+      numCols / 8, Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
+  for (int c = 0; c < headDim / 16; ++c) {
+    auto aFrag = k.loadA(aTile, headDim, lane, row0, c * 16);
+    for (int n = 0; n < numCols / 8; ++n) {
+      auto bFrag = k.loadBTransposed(bTile, headDim, lane, k.c32(n * 8), c * 16);
+      acc[n] = k.mma(aFrag, bFrag, acc[n]);
+    }
+  }
+  return acc;
+}
+
+ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
+                                      VariantLowering &variant,
+                                      ArrayRef<Accumulator> acc, Value rowBase,
+                                      Value colBase, Value lane, Value full,
+                                      Value colLimit, bool rowsAreKeys) {
+  ScoreElements e;
+  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  for (size_t n = 0; n < acc.size(); ++n)
+    for (int i = 0; i < 4; ++i) {
+      Value row = i < 2 ? rowBase : k.add(rowBase, k.c32(8));
+      Value col = k.add(k.add(colBase, k.c32(n * 8)),
+                        k.add(colInTile, k.c32(i % 2)));
+      Value q = rowsAreKeys ? col : row, kv = rowsAreKeys ? row : col;
+      e.raw.push_back(acc[n][i]);
+      e.q.push_back(q);
+      e.kv.push_back(kv);
+      e.scores.push_back(variant.scoreAt(acc[n][i], q, kv));
+    }
+  // Partial blocks apply the mask and the bound; full blocks carry no mask
+  // code.
+  const float negInf = -std::numeric_limits<float>::infinity();
+  auto masked = scf::IfOp::create(
+      k.b, k.loc, full,
+      [&](OpBuilder &, Location) {
+        scf::YieldOp::create(k.b, k.loc, e.scores);
+      },
+      [&](OpBuilder &, Location) {
+        SmallVector<Value> out;
+        for (size_t i = 0; i < e.scores.size(); ++i) {
+          Value col = rowsAreKeys ? e.q[i] : e.kv[i];
+          Value keep = k.cmpi(CmpIPredicate::slt, col, colLimit);
+          if (Value m = variant.keepAt(e.q[i], e.kv[i]))
+            keep = k.andi(keep, m);
+          out.push_back(k.select(keep, e.scores[i], k.cf(negInf)));
+        }
+        scf::YieldOp::create(k.b, k.loc, out);
+      });
+  e.scores.assign(masked.getResults().begin(), masked.getResults().end());
+  return e;
+}
+
+std::array<Value, 4> flashjit::packA(KernelBuilder &k, ArrayRef<Value> v,
+                                     int c) {
+  return {k.pack(v[(2 * c) * 4 + 0], v[(2 * c) * 4 + 1]),
+          k.pack(v[(2 * c) * 4 + 2], v[(2 * c) * 4 + 3]),
+          k.pack(v[(2 * c + 1) * 4 + 0], v[(2 * c + 1) * 4 + 1]),
+          k.pack(v[(2 * c + 1) * 4 + 2], v[(2 * c + 1) * 4 + 3])};
+}

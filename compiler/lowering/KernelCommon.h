@@ -1,0 +1,68 @@
+//===- KernelCommon.h - pieces the forward and backward share ---*- C++ -*-===//
+
+#ifndef FLASHJIT_COMPILER_LOWERING_KERNELCOMMON_H
+#define FLASHJIT_COMPILER_LOWERING_KERNELCOMMON_H
+
+#include "compiler/lowering/VariantLowering.h"
+
+namespace flashjit {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+/// The parameters of a strided [B, H, N, D] tensor.
+struct TensorArgs {
+  unsigned ptr, batchStride, headStride, rowStride;
+};
+TensorArgs declareTensor(KernelArgs &args, const std::string &name);
+
+/// One (batch, head) slice of a tensor.
+struct TensorView {
+  mlir::Value base;
+  mlir::Value rowStride;
+  /// Row `rowIndex` (i32), clamped to [0, rows - 1] so that even the
+  /// zero-filled rows of a ragged block address valid memory.
+  mlir::Value row(KernelBuilder &k, mlir::Value rowIndex,
+                  mlir::Value rows) const;
+};
+TensorView viewOf(KernelBuilder &k, const KernelArgs &args,
+                  const TensorArgs &t, mlir::Value batch, mlir::Value head);
+
+/// Copies rows [start, start + rows) of `view` (of `limit` valid rows) into
+/// a padded shared tile, zero-filling past the limit, as one cp.async group.
+void copyRows(KernelBuilder &k, mlir::Value tile, int rows, int headDim,
+              mlir::Value thread, int numThreads, const TensorView &view,
+              mlir::Value start, mlir::Value limit);
+
+/// The scores of one warp's 16 tile rows against `numCols` tile columns:
+/// acc[n] = A[row0 .. row0 + 16) · B[n * 8 .. n * 8 + 8)ᵀ over the head dim,
+/// A and B padded shared tiles.
+llvm::SmallVector<Accumulator> warpScores(KernelBuilder &k, mlir::Value aTile,
+                                          mlir::Value row0, mlir::Value bTile,
+                                          int numCols, int headDim,
+                                          mlir::Value lane);
+
+/// A score block's elements in accumulator order, with their indices.
+struct ScoreElements {
+  llvm::SmallVector<mlir::Value> raw, scores, q, kv;
+};
+
+/// Applies the score modification to `acc` and, unless `full`, the masks
+/// and the bound `col < colLimit`. Element i of tile n sits at row
+/// `rowBase + 8 * (i / 2)` and column `colBase + 8 * n + 2 * (lane % 4) +
+/// i % 2`; `rowsAreKeys` says whether rows are keys (dK/dV) or queries.
+ScoreElements modifyAndMask(KernelBuilder &k, VariantLowering &variant,
+                            llvm::ArrayRef<Accumulator> acc,
+                            mlir::Value rowBase, mlir::Value colBase,
+                            mlir::Value lane, mlir::Value full,
+                            mlir::Value colLimit, bool rowsAreKeys);
+
+/// A-operand fragments of the 16 columns [16c, 16c + 16) of per-element
+/// values in accumulator order (tiles 2c and 2c + 1), packed to the input
+/// type.
+std::array<mlir::Value, 4> packA(KernelBuilder &k,
+                                 llvm::ArrayRef<mlir::Value> values, int c);
+
+} // namespace flashjit
+
+#endif // FLASHJIT_COMPILER_LOWERING_KERNELCOMMON_H
