@@ -4,6 +4,7 @@
 
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/frontend/ProgramState.h"
+#include "compiler/lowering/BackwardKernels.h"
 #include "compiler/lowering/ForwardKernel.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -142,11 +143,24 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
     std::string name = "flashjit_" + variant + "_" +
                        stringifyKernelKind(schedule.kind);
     FailureOr<KernelInfo> info = failure();
-    if (schedule.kind == KernelKind::forward)
+    switch (schedule.kind) {
+    case KernelKind::forward:
       info = buildForwardKernel(*kernels, *chain, schedule, options.inputType,
                                 name);
-    else
-      return Error("the backward kernels are not built yet");
+      break;
+    case KernelKind::backwardDelta:
+      info = buildBackwardDeltaKernel(*kernels, *chain, schedule,
+                                      options.inputType, name);
+      break;
+    case KernelKind::backwardKeyValue:
+      info = buildBackwardKeyValueKernel(*kernels, *chain, schedule,
+                                         options.inputType, name);
+      break;
+    case KernelKind::backwardQuery:
+      info = buildBackwardQueryKernel(*kernels, *chain, schedule,
+                                      options.inputType, name);
+      break;
+    }
     if (failed(info))
       return Error(diagnostics.message("building " + name + " failed"));
     result.kernels.push_back(*info);

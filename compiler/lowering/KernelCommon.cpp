@@ -108,3 +108,34 @@ std::array<Value, 4> flashjit::packA(KernelBuilder &k, ArrayRef<Value> v,
           k.pack(v[(2 * c + 1) * 4 + 0], v[(2 * c + 1) * 4 + 1]),
           k.pack(v[(2 * c + 1) * 4 + 2], v[(2 * c + 1) * 4 + 3])};
 }
+
+void flashjit::storeAccumulatorRows(KernelBuilder &k, const TensorView &view,
+                                    ArrayRef<Accumulator> acc, Value rowBase,
+                                    Value limit, int colBase, Value lane,
+                                    ArrayRef<Value> scale) {
+  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  for (int r = 0; r < 2; ++r) {
+    Value row = k.add(rowBase, k.c32(8 * r));
+    Value valid = k.cmpi(CmpIPredicate::slt, row, limit);
+    scf::IfOp::create(k.b, k.loc, valid, [&](OpBuilder &, Location) {
+      Value out = view.row(k, row, limit);
+      for (size_t t = 0; t < acc.size(); ++t) {
+        Value lo = acc[t][2 * r], hi = acc[t][2 * r + 1];
+        if (!scale.empty()) {
+          lo = k.fmul(lo, scale[r]);
+          hi = k.fmul(hi, scale[r]);
+        }
+        Value col = k.add(k.c32(colBase + 8 * int(t)), colInTile);
+        k.store(k.pack(lo, hi), k.gep(out, k.element(), col), 4);
+      }
+      scf::YieldOp::create(k.b, k.loc);
+    });
+  }
+}
+
+Value flashjit::loadRowStat(KernelBuilder &k, Value base, Value bh,
+                            Value seqlenQ, Value q) {
+  Value clamped = k.maxsi(k.minsi(q, k.sub(seqlenQ, k.c32(1))), k.c32(0));
+  Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqlenQ)), k.ext64(clamped));
+  return k.load(k.f32(), k.gep(base, k.f32(), index), 4);
+}

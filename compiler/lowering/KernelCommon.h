@@ -65,4 +65,21 @@ std::array<mlir::Value, 4> packA(KernelBuilder &k,
 
 } // namespace flashjit
 
+namespace flashjit {
+
+/// Writes accumulator rows `rowBase` and `rowBase + 8` (those below
+/// `limit`) of `acc`, tile t covering columns colBase + 8t .. + 8, to the
+/// view in the input type; `scale[r]` multiplies row r if given.
+void storeAccumulatorRows(KernelBuilder &k, const TensorView &view,
+                          llvm::ArrayRef<Accumulator> acc, mlir::Value rowBase,
+                          mlir::Value limit, int colBase, mlir::Value lane,
+                          llvm::ArrayRef<mlir::Value> scale = {});
+
+/// The f32 statistic (log-sum-exp, delta) of query row q of (batch, head)
+/// `bh` from a contiguous [B * H, seqlenQ] array; q is clamped in range.
+mlir::Value loadRowStat(KernelBuilder &k, mlir::Value base, mlir::Value bh,
+                        mlir::Value seqlenQ, mlir::Value q);
+
+} // namespace flashjit
+
 #endif // FLASHJIT_COMPILER_LOWERING_KERNELCOMMON_H

@@ -230,7 +230,7 @@ std::pair<Value, Value> VariantLowering::classifyBlock(Value qLo, Value qHi,
   return {mayKeep, mayMask};
 }
 
-std::pair<Value, Value> VariantLowering::dropoutKeepPair(Value q, Value kv) {
+std::array<Value, 4> VariantLowering::philoxWords(Value q, Value kv) {
   Value seed = args->get(seedArg), offset = args->get(offsetArg);
   Value bh = k.add(k.mul(batch, numHeads), head);
   Value offsetHi = k.trunc32(arith::ShRUIOp::create(k.b, k.loc, offset,
@@ -241,7 +241,11 @@ std::pair<Value, Value> VariantLowering::dropoutKeepPair(Value q, Value kv) {
   std::array<Value, 2> key = {
       k.trunc32(seed),
       k.trunc32(arith::ShRUIOp::create(k.b, k.loc, seed, k.c64(32)))};
-  std::array<Value, 4> words = emitPhilox(k, counter, key);
+  return emitPhilox(k, counter, key);
+}
+
+std::pair<Value, Value> VariantLowering::dropoutKeepPair(Value q, Value kv) {
+  std::array<Value, 4> words = philoxWords(q, kv);
   // kv is even: its words are 0,1 or 2,3 of the group.
   Value upper = k.cmpi(arith::CmpIPredicate::ne,
                        arith::AndIOp::create(k.b, k.loc, kv, k.c32(2)),
@@ -252,4 +256,18 @@ std::pair<Value, Value> VariantLowering::dropoutKeepPair(Value q, Value kv) {
       k.c32(static_cast<int32_t>(dropoutThreshold(dropoutRate())));
   return {k.cmpi(arith::CmpIPredicate::uge, first, threshold),
           k.cmpi(arith::CmpIPredicate::uge, second, threshold)};
+}
+
+Value VariantLowering::dropoutKeepAt(Value q, Value kv) {
+  std::array<Value, 4> words = philoxWords(q, kv);
+  Value which = arith::AndIOp::create(k.b, k.loc, kv, k.c32(3));
+  auto is = [&](int w) {
+    return k.cmpi(arith::CmpIPredicate::eq, which, k.c32(w));
+  };
+  Value word = k.select(is(0), words[0],
+                        k.select(is(1), words[1],
+                                 k.select(is(2), words[2], words[3])));
+  Value threshold =
+      k.c32(static_cast<int32_t>(dropoutThreshold(dropoutRate())));
+  return k.cmpi(arith::CmpIPredicate::uge, word, threshold);
 }

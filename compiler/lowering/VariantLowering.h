@@ -70,8 +70,11 @@ public:
   /// query row q: Philox once per group of four columns.
   std::pair<mlir::Value, mlir::Value> dropoutKeepPair(mlir::Value q,
                                                       mlir::Value kv);
+  /// Dropout's keep of one element (q, kv).
+  mlir::Value dropoutKeepAt(mlir::Value q, mlir::Value kv);
 
 private:
+  std::array<mlir::Value, 4> philoxWords(mlir::Value q, mlir::Value kv);
   mlir::Value scalarOf(mlir::Operation *leaf);
   BufferBinding bufferOf(tile::BufferOp op);
 

@@ -70,8 +70,10 @@ void account(Schedule &s) {
     // Q (and dO) stay resident; K and V (per stage) stream.
     int resident = s.kind == KernelKind::forward ? tileM : 2 * tileM;
     s.sharedMemoryBytes = resident + s.numStages * 2 * tileN;
-    // O or dQ accumulator [16, d], scores [16, BLOCK_N], and for dQ also dP.
-    int scoreTiles = s.kind == KernelKind::forward ? 1 : 2;
+    // O or dQ accumulator [16, d] and the score tile [16, BLOCK_N]; dQ
+    // also holds P, dP and dS of each score (ptxas showed the backward
+    // spilling with less room).
+    int scoreTiles = s.kind == KernelKind::forward ? 1 : 4;
     s.estimatedRegisters = kMmaRows * d / 32 +
                            scoreTiles * kMmaRows * s.blockN / 32 +
                            kRegisterOverhead;
@@ -79,13 +81,14 @@ void account(Schedule &s) {
   }
   case KernelKind::backwardKeyValue: {
     s.numWarps = s.blockN / kMmaRows;
-    // K and V resident; Q and dO stream; the transposed probabilities and
-    // dS pass through shared memory as the operands of dV and dK.
-    s.sharedMemoryBytes =
-        2 * tileN + s.numStages * 2 * tileM + 2 * s.blockM * s.blockN * e;
-    // dK and dV accumulators [16, d / split] each, S and dP [16, BLOCK_M].
+    // K and V resident; Q and dO stream. Pᵀ and dSᵀ stay in registers as
+    // the A operands of dV and dK.
+    s.sharedMemoryBytes = 2 * tileN + s.numStages * 2 * tileM;
+    // dK and dV accumulators [16, d / split] each; per score [16, BLOCK_M]
+    // the raw and modified score, P, the dropped P, the keep bit, dP, the
+    // derivative and dS (ptxas spilled with less room).
     s.estimatedRegisters = 2 * kMmaRows * (d / s.headDimSplit) / 32 +
-                           2 * kMmaRows * s.blockM / 32 + kRegisterOverhead;
+                           8 * kMmaRows * s.blockM / 32 + kRegisterOverhead;
     break;
   }
   case KernelKind::backwardDelta:
@@ -150,7 +153,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     bool fitsRegs = s.estimatedRegisters <= registerBudget;
     if (fitsSmem && fitsRegs)
       return s;
-    if (!fitsRegs && streamed > 32) {
+    if (!fitsRegs && streamed > kMinBlock) {
       streamed = roundDown(streamed / 2, kMinBlock);
       continue;
     }

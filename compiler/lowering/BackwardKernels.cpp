@@ -1,0 +1,450 @@
+//===- BackwardKernels.cpp - the FlashAttention backward ------------------===//
+
+#include "compiler/lowering/BackwardKernels.h"
+
+#include "compiler/lowering/KernelCommon.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace flashjit;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+KernelInfo describe(StringRef name, KernelKind kind, const Schedule &s,
+                    const KernelArgs &args) {
+  KernelInfo info;
+  info.name = name.str();
+  info.kind = kind;
+  info.schedule = s;
+  info.args = args.signature();
+  return info;
+}
+
+/// P = exp(score - lse), 0 where the score is masked or the row is empty.
+Value probability(KernelBuilder &k, Value score, Value lse) {
+  Value p = k.exp2(k.fmul(k.fsub(score, lse), k.cf(kLog2e)));
+  Value rowEmpty = k.cmpf(CmpFPredicate::OEQ, lse, k.cf(kNegInf));
+  return k.select(rowEmpty, k.cf(0), p);
+}
+
+/// dS = P * (dP - delta) * d(mod)/d(score), 0 where P is (so that a
+/// derivative that is not finite at a masked element cannot leak in).
+Value scoreGradient(KernelBuilder &k, Value p, Value dp, Value delta,
+                    Value dmod) {
+  Value ds = k.fmul(k.fmul(p, k.fsub(dp, delta)), dmod);
+  return k.select(k.cmpf(CmpFPredicate::OEQ, p, k.cf(0)), k.cf(0), ds);
+}
+
+/// The arguments the dK/dV and dQ kernels share.
+struct BackwardArgs {
+  TensorArgs q, k, v, dout;
+  unsigned lse, delta, batch, headsQ, headsKv, seqQ, seqKv, scale;
+};
+
+BackwardArgs declareBackward(KernelArgs &args) {
+  using Kind = KernelArg::Kind;
+  BackwardArgs a;
+  a.q = declareTensor(args, "q");
+  a.k = declareTensor(args, "k");
+  a.v = declareTensor(args, "v");
+  a.dout = declareTensor(args, "do");
+  a.lse = args.add("lse", Kind::pointer);
+  a.delta = args.add("delta", Kind::pointer);
+  a.batch = args.add("batch", Kind::i32);
+  a.headsQ = args.add("heads_q", Kind::i32);
+  a.headsKv = args.add("heads_kv", Kind::i32);
+  a.seqQ = args.add("seqlen_q", Kind::i32);
+  a.seqKv = args.add("seqlen_kv", Kind::i32);
+  a.scale = args.add("softmax_scale", Kind::f32);
+  return a;
+}
+
+SmallVector<Accumulator> zeros(KernelBuilder &k, int tiles) {
+  return SmallVector<Accumulator>(
+      tiles, Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
+}
+
+SmallVector<Value> flatten(ArrayRef<Accumulator> acc) {
+  SmallVector<Value> out;
+  for (const Accumulator &a : acc)
+    out.append(a.begin(), a.end());
+  return out;
+}
+
+SmallVector<Accumulator> unflatten(ValueRange values, int tiles, int offset) {
+  SmallVector<Accumulator> out(tiles);
+  for (int t = 0; t < tiles; ++t)
+    for (int i = 0; i < 4; ++i)
+      out[t][i] = values[offset + t * 4 + i];
+  return out;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// delta = rowsum(dO * O)
+//===----------------------------------------------------------------------===//
+
+FailureOr<KernelInfo> flashjit::buildBackwardDeltaKernel(
+    ModuleOp module, const AttentionChain &matched, const Schedule &s,
+    InputType inputType, StringRef name) {
+  OpBuilder b(module.getContext());
+  AttentionChain chain = matched;
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  using Kind = KernelArg::Kind;
+  KernelArgs args(k);
+  TensorArgs o = declareTensor(args, "o"), dout = declareTensor(args, "do");
+  unsigned deltaArg = args.add("delta", Kind::pointer);
+  unsigned headsArg = args.add("heads_q", Kind::i32);
+  unsigned seqArg = args.add("seqlen_q", Kind::i32);
+  const int threads = s.numThreads(), d = s.headDim;
+  args.createKernel(module, name, threads);
+
+  // One thread per row, 16 bytes at a time.
+  Value tid = k.threadId(threads);
+  Value bh = k.blockIdY();
+  Value heads = args.get(headsArg), seq = args.get(seqArg);
+  Value batch = k.divsi(bh, heads), head = k.remsi(bh, heads);
+  Value row = k.add(k.mul(k.blockIdX(), k.c32(threads)), tid);
+  TensorView oView = viewOf(k, args, o, batch, head);
+  TensorView dView = viewOf(k, args, dout, batch, head);
+  Value valid = k.cmpi(CmpIPredicate::slt, row, seq);
+  scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
+    Value oRow = oView.row(k, row, seq), dRow = dView.row(k, row, seq);
+    auto vec = VectorType::get({8}, k.element());
+    Value sum = k.cf(0);
+    for (int c = 0; c < d; c += 8) {
+      Value ov = k.load(vec, k.gep(oRow, k.element(), k.c32(c)), 16);
+      Value dv = k.load(vec, k.gep(dRow, k.element(), k.c32(c)), 16);
+      for (int i = 0; i < 8; ++i) {
+        auto at = [&](Value v) {
+          Value e = LLVM::ExtractElementOp::create(b, k.loc, v, k.c32(i));
+          return arith::ExtFOp::create(b, k.loc, k.f32(), e).getResult();
+        };
+        sum = k.fadd(sum, k.fmul(at(ov), at(dv)));
+      }
+    }
+    Value index = k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row));
+    k.store(sum, k.gep(args.get(deltaArg), k.f32(), index), 4);
+    scf::YieldOp::create(b, k.loc);
+  });
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+  return describe(name, KernelKind::backwardDelta, s, args);
+}
+
+//===----------------------------------------------------------------------===//
+// dK, dV: one key block (and one slice of the head dim) per thread block
+//===----------------------------------------------------------------------===//
+
+FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
+    ModuleOp module, const AttentionChain &matched, const Schedule &s,
+    InputType inputType, StringRef name) {
+  OpBuilder b(module.getContext());
+  AttentionChain chain = matched;
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  const int d = s.headDim, BM = s.blockM, BN = s.blockN;
+  const int threads = s.numThreads(), split = s.headDimSplit;
+  const int dCols = d / split;
+  const int rowElems = sharedRowElements(d);
+
+  KernelArgs args(k);
+  BackwardArgs a = declareBackward(args);
+  TensorArgs dk = declareTensor(args, "dk"), dv = declareTensor(args, "dv");
+  VariantLowering variant(k, chain);
+  variant.declareArgs(args);
+  args.createKernel(module, name, threads);
+
+  Value tid = k.threadId(threads);
+  Value lane = k.remsi(tid, k.c32(32));
+  Value warp = k.divsi(tid, k.c32(32));
+  Value headsQ = args.get(a.headsQ), headsKv = args.get(a.headsKv);
+  Value seqQ = args.get(a.seqQ), seqKv = args.get(a.seqKv);
+  Value group = k.divsi(headsQ, headsKv);
+  Value bhKv = k.blockIdY();
+  Value batch = k.divsi(bhKv, headsKv), headKv = k.remsi(bhKv, headsKv);
+  Value kvBlock = k.divsi(k.blockIdX(), k.c32(split));
+  Value slice = k.remsi(k.blockIdX(), k.c32(split));
+  Value kvStart = k.mul(kvBlock, k.c32(BN));
+  Value kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+
+  TensorView kView = viewOf(k, args, a.k, batch, headKv);
+  TensorView vView = viewOf(k, args, a.v, batch, headKv);
+
+  Value smem = k.dynamicSharedMemory(module);
+  Value kTile = smem;
+  Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
+  Value qTile = k.gep(vTile, k.element(), k.c32(BN * rowElems));
+  Value dTile = k.gep(qTile, k.element(), k.c32(BM * rowElems));
+  copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
+  copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
+  k.waitGroup(0);
+  k.barrier();
+
+  Value warpRow = k.mul(warp, k.c32(16));
+  Value rowBase = k.add(k.add(kvStart, warpRow), k.divsi(lane, k.c32(4)));
+  // The dK/dV columns this thread block owns: [slice * dCols, + dCols).
+  // Each slice is a compile-time column range, so the slices are emitted
+  // as the branches of a switch on `slice`.
+  const int tiles = dCols / 8;
+  SmallVector<Value> init = flatten(zeros(k, 2 * tiles));
+
+  Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
+  Value lse = args.get(a.lse), deltaPtr = args.get(a.delta);
+  Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
+
+  auto body = [&](int colBase) -> SmallVector<Value> {
+    // Over the query heads that share this key head, then their blocks.
+    auto heads = scf::ForOp::create(
+        b, k.loc, k.c32(0), group, k.c32(1), init,
+        [&](OpBuilder &, Location, Value g, ValueRange outer) {
+          Value head = k.add(k.mul(headKv, group), g);
+          Value bh = k.add(k.mul(batch, headsQ), head);
+          variant.bind(args, batch, head, args.get(a.batch), headsQ, seqQ,
+                       seqKv, args.get(a.scale));
+          TensorView qView = viewOf(k, args, a.q, batch, head);
+          TensorView dView = viewOf(k, args, a.dout, batch, head);
+          auto blocks = scf::ForOp::create(
+              b, k.loc, k.c32(0), numQBlocks, k.c32(1), outer,
+              [&](OpBuilder &, Location, Value i, ValueRange state) {
+                Value qStart = k.mul(i, k.c32(BM));
+                Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ),
+                                  k.c32(1));
+                auto [mayKeep, mayMask] =
+                    variant.classifyBlock(qStart, qHi, kvStart, kvHi);
+                Value inBounds = k.cmpi(CmpIPredicate::sle,
+                                        k.add(qStart, k.c32(BM)), seqQ);
+                Value full = k.andi(k.noti(mayMask), inBounds);
+                auto ifKept = scf::IfOp::create(
+                    b, k.loc, mayKeep,
+                    [&](OpBuilder &, Location) {
+                      copyRows(k, qTile, BM, d, tid, threads, qView, qStart,
+                               seqQ);
+                      copyRows(k, dTile, BM, d, tid, threads, dView, qStart,
+                               seqQ);
+                      k.waitGroup(0);
+                      k.barrier();
+                      SmallVector<Accumulator> dV = unflatten(state, tiles, 0);
+                      SmallVector<Accumulator> dK =
+                          unflatten(state, tiles, 4 * tiles);
+
+                      // Sᵀ = K Qᵀ: rows are keys, columns queries.
+                      ScoreElements el = modifyAndMask(
+                          k, variant,
+                          warpScores(k, kTile, warpRow, qTile, BM, d, lane),
+                          rowBase, qStart, lane, full, seqQ,
+                          /*rowsAreKeys=*/true);
+                      SmallVector<Value> p, pd, keep;
+                      for (size_t e = 0; e < el.scores.size(); ++e) {
+                        Value l = loadRowStat(k, lse, bh, seqQ, el.q[e]);
+                        p.push_back(probability(k, el.scores[e], l));
+                        if (variant.hasDropout()) {
+                          keep.push_back(variant.dropoutKeepAt(el.q[e], el.kv[e]));
+                          pd.push_back(k.select(keep.back(),
+                                                k.fmul(p.back(), rescale),
+                                                k.cf(0)));
+                        } else {
+                          pd.push_back(p.back());
+                        }
+                      }
+                      // dV += P_dᵀ dO.
+                      for (int c = 0; c < BM / 16; ++c) {
+                        auto frag = packA(k, pd, c);
+                        for (int t = 0; t < tiles; ++t)
+                          dV[t] = k.mma(frag,
+                                        k.loadB(dTile, d, lane, k.c32(c * 16),
+                                                colBase + t * 8),
+                                        dV[t]);
+                      }
+                      // dPᵀ = V dOᵀ, then dSᵀ.
+                      SmallVector<Accumulator> dpAcc =
+                          warpScores(k, vTile, warpRow, dTile, BM, d, lane);
+                      SmallVector<Value> ds;
+                      for (size_t e = 0; e < el.scores.size(); ++e) {
+                        Value dp = dpAcc[e / 4][e % 4];
+                        if (variant.hasDropout())
+                          dp = k.select(keep[e], k.fmul(dp, rescale), k.cf(0));
+                        Value delta =
+                            loadRowStat(k, deltaPtr, bh, seqQ, el.q[e]);
+                        Value dmod = variant.scoreDerivativeAt(el.raw[e],
+                                                               el.q[e], el.kv[e]);
+                        ds.push_back(scoreGradient(k, p[e], dp, delta, dmod));
+                      }
+                      // dK += dSᵀ Q.
+                      for (int c = 0; c < BM / 16; ++c) {
+                        auto frag = packA(k, ds, c);
+                        for (int t = 0; t < tiles; ++t)
+                          dK[t] = k.mma(frag,
+                                        k.loadB(qTile, d, lane, k.c32(c * 16),
+                                                colBase + t * 8),
+                                        dK[t]);
+                      }
+                      // The next block overwrites Q and dO.
+                      k.barrier();
+                      SmallVector<Value> next = flatten(dV);
+                      next.append(flatten(dK));
+                      scf::YieldOp::create(b, k.loc, next);
+                    },
+                    [&](OpBuilder &, Location) {
+                      scf::YieldOp::create(b, k.loc, state);
+                    });
+                scf::YieldOp::create(b, k.loc, ifKept.getResults());
+              });
+          scf::YieldOp::create(b, k.loc, blocks.getResults());
+        });
+    SmallVector<Value> results(heads.getResults());
+    return results;
+  };
+
+  auto write = [&](int colBase, ValueRange results) {
+    TensorView dkView = viewOf(k, args, dk, batch, headKv);
+    TensorView dvView = viewOf(k, args, dv, batch, headKv);
+    storeAccumulatorRows(k, dvView, unflatten(results, tiles, 0), rowBase,
+                         seqKv, colBase, lane);
+    storeAccumulatorRows(k, dkView, unflatten(results, tiles, 4 * tiles),
+                         rowBase, seqKv, colBase, lane);
+  };
+
+  if (split == 1) {
+    write(0, body(0));
+  } else {
+    for (int sl = 0; sl < split; ++sl) {
+      Value mine = k.cmpi(CmpIPredicate::eq, slice, k.c32(sl));
+      scf::IfOp::create(b, k.loc, mine, [&](OpBuilder &, Location) {
+        write(sl * dCols, body(sl * dCols));
+        scf::YieldOp::create(b, k.loc);
+      });
+    }
+  }
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+  return describe(name, KernelKind::backwardKeyValue, s, args);
+}
+
+//===----------------------------------------------------------------------===//
+// dQ: one query block per thread block
+//===----------------------------------------------------------------------===//
+
+FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
+    ModuleOp module, const AttentionChain &matched, const Schedule &s,
+    InputType inputType, StringRef name) {
+  OpBuilder b(module.getContext());
+  AttentionChain chain = matched;
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  const int d = s.headDim, BM = s.blockM, BN = s.blockN;
+  const int threads = s.numThreads();
+  const int rowElems = sharedRowElements(d);
+
+  KernelArgs args(k);
+  BackwardArgs a = declareBackward(args);
+  TensorArgs dq = declareTensor(args, "dq");
+  VariantLowering variant(k, chain);
+  variant.declareArgs(args);
+  args.createKernel(module, name, threads);
+
+  Value tid = k.threadId(threads);
+  Value lane = k.remsi(tid, k.c32(32));
+  Value warp = k.divsi(tid, k.c32(32));
+  Value headsQ = args.get(a.headsQ), headsKv = args.get(a.headsKv);
+  Value seqQ = args.get(a.seqQ), seqKv = args.get(a.seqKv);
+  Value bh = k.blockIdY();
+  Value batch = k.divsi(bh, headsQ), head = k.remsi(bh, headsQ);
+  Value headKv = k.divsi(head, k.divsi(headsQ, headsKv));
+  variant.bind(args, batch, head, args.get(a.batch), headsQ, seqQ, seqKv,
+               args.get(a.scale));
+  TensorView qView = viewOf(k, args, a.q, batch, head);
+  TensorView dView = viewOf(k, args, a.dout, batch, head);
+  TensorView kView = viewOf(k, args, a.k, batch, headKv);
+  TensorView vView = viewOf(k, args, a.v, batch, headKv);
+  Value qStart = k.mul(k.blockIdX(), k.c32(BM));
+  Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
+
+  Value smem = k.dynamicSharedMemory(module);
+  Value qTile = smem;
+  Value dTile = k.gep(qTile, k.element(), k.c32(BM * rowElems));
+  Value kTile = k.gep(dTile, k.element(), k.c32(BM * rowElems));
+  Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
+  copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
+  copyRows(k, dTile, BM, d, tid, threads, dView, qStart, seqQ);
+  k.waitGroup(0);
+  k.barrier();
+
+  Value warpRow = k.mul(warp, k.c32(16));
+  Value rowBase = k.add(k.add(qStart, warpRow), k.divsi(lane, k.c32(4)));
+  Value lse = args.get(a.lse), deltaPtr = args.get(a.delta);
+  Value rowLse[2], rowDelta[2];
+  for (int r = 0; r < 2; ++r) {
+    Value row = k.add(rowBase, k.c32(8 * r));
+    rowLse[r] = loadRowStat(k, lse, bh, seqQ, row);
+    rowDelta[r] = loadRowStat(k, deltaPtr, bh, seqQ, row);
+  }
+  Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
+  const int tiles = d / 8;
+
+  Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
+  auto loop = scf::ForOp::create(
+      b, k.loc, k.c32(0), numBlocks, k.c32(1), flatten(zeros(k, tiles)),
+      [&](OpBuilder &, Location, Value j, ValueRange state) {
+        Value kvStart = k.mul(j, k.c32(BN));
+        Value kvHi =
+            k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+        auto [mayKeep, mayMask] =
+            variant.classifyBlock(qStart, qHi, kvStart, kvHi);
+        Value inBounds =
+            k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
+        Value full = k.andi(k.noti(mayMask), inBounds);
+        auto ifKept = scf::IfOp::create(
+            b, k.loc, mayKeep,
+            [&](OpBuilder &, Location) {
+              copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
+              copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
+              k.waitGroup(0);
+              k.barrier();
+              SmallVector<Accumulator> dQ = unflatten(state, tiles, 0);
+              ScoreElements el = modifyAndMask(
+                  k, variant, warpScores(k, qTile, warpRow, kTile, BN, d, lane),
+                  rowBase, kvStart, lane, full, seqKv, /*rowsAreKeys=*/false);
+              SmallVector<Accumulator> dpAcc =
+                  warpScores(k, dTile, warpRow, vTile, BN, d, lane);
+              SmallVector<Value> ds;
+              for (size_t e = 0; e < el.scores.size(); e += 2) {
+                int r = (e % 4) / 2;
+                Value dp[2] = {dpAcc[e / 4][e % 4], dpAcc[e / 4][e % 4 + 1]};
+                if (variant.hasDropout()) {
+                  auto [keep0, keep1] = variant.dropoutKeepPair(el.q[e], el.kv[e]);
+                  dp[0] = k.select(keep0, k.fmul(dp[0], rescale), k.cf(0));
+                  dp[1] = k.select(keep1, k.fmul(dp[1], rescale), k.cf(0));
+                }
+                for (int i = 0; i < 2; ++i) {
+                  Value p = probability(k, el.scores[e + i], rowLse[r]);
+                  Value dmod = variant.scoreDerivativeAt(
+                      el.raw[e + i], el.q[e + i], el.kv[e + i]);
+                  ds.push_back(scoreGradient(k, p, dp[i], rowDelta[r], dmod));
+                }
+              }
+              // dQ += dS K.
+              for (int c = 0; c < BN / 16; ++c) {
+                auto frag = packA(k, ds, c);
+                for (int t = 0; t < tiles; ++t)
+                  dQ[t] = k.mma(frag, k.loadB(kTile, d, lane, k.c32(c * 16), t * 8),
+                                dQ[t]);
+              }
+              k.barrier();
+              scf::YieldOp::create(b, k.loc, flatten(dQ));
+            },
+            [&](OpBuilder &, Location) {
+              scf::YieldOp::create(b, k.loc, state);
+            });
+        scf::YieldOp::create(b, k.loc, ifKept.getResults());
+      });
+  storeAccumulatorRows(k, viewOf(k, args, dq, batch, head),
+                       unflatten(loop.getResults(), tiles, 0), rowBase, seqQ,
+                       0, lane);
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+  return describe(name, KernelKind::backwardQuery, s, args);
+}

@@ -1,0 +1,45 @@
+//===- BackwardKernels.h - the FlashAttention backward ----------*- C++ -*-===//
+//
+// Three kernels that recompute S and P from Q, K, V and the saved
+// log-sum-exp instead of storing them:
+//   delta = rowsum(dO * O)                            (backward_delta)
+//   dV += P_dᵀ dO,  dK += dSᵀ Q, per key block         (backward_dkdv)
+//   dQ += dS K, per query block                       (backward_dq)
+// with dS = P * (dP_d - delta) * d(score mod)/d(score), dP_d the dropped
+// dO Vᵀ and P_d the dropped P, both regenerated from the forward's Philox
+// stream. Every output element is written by one thread block: no atomics,
+// the same bits on every run. Grouped-query key heads sum over their query
+// heads inside the dK/dV kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHJIT_COMPILER_LOWERING_BACKWARDKERNELS_H
+#define FLASHJIT_COMPILER_LOWERING_BACKWARDKERNELS_H
+
+#include "compiler/analysis/AttentionChain.h"
+#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/lowering/KernelSignature.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+namespace flashjit {
+
+mlir::FailureOr<KernelInfo> buildBackwardDeltaKernel(mlir::ModuleOp module,
+                                                     const AttentionChain &chain,
+                                                     const Schedule &schedule,
+                                                     InputType inputType,
+                                                     llvm::StringRef name);
+
+mlir::FailureOr<KernelInfo>
+buildBackwardKeyValueKernel(mlir::ModuleOp module, const AttentionChain &chain,
+                            const Schedule &schedule, InputType inputType,
+                            llvm::StringRef name);
+
+mlir::FailureOr<KernelInfo>
+buildBackwardQueryKernel(mlir::ModuleOp module, const AttentionChain &chain,
+                         const Schedule &schedule, InputType inputType,
+                         llvm::StringRef name);
+
+} // namespace flashjit
+
+#endif // FLASHJIT_COMPILER_LOWERING_BACKWARDKERNELS_H

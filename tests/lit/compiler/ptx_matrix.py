@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Walks the PTX matrix of the built-in variants; see ptx-matrix.test."""
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--kernels", required=True)
+parser.add_argument("--flashjit-ptx", required=True)
+parser.add_argument("--ptxas", required=True)
+parser.add_argument("--work", required=True)
+args = parser.parse_args()
+os.makedirs(args.work, exist_ok=True)
+
+variants = sorted(f[:-5] for f in os.listdir(args.kernels) if f.endswith(".mlir"))
+cases = [(v, t, p, d, dt) for v in variants for t in ("sm_80", "sm_90a")
+         for p in ("fwd", "bwd") for d in (64, 128) for dt in ("fp16", "bf16")]
+
+
+def check(case):
+    v, t, p, d, dt = case
+    ptx = os.path.join(args.work, f"{v}-{t}-{p}-{d}-{dt}.ptx")
+    run = subprocess.run([args.flashjit_ptx, v, f"--target={t}", f"--pass={p}",
+                          f"--head-dim={d}", f"--dtype={dt}", "--print-schedule", "-o", ptx],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        return f"{case}: flashjit-ptx failed: {run.stderr.strip()}"
+    for line in run.stderr.splitlines():
+        smem, limit = re.search(r"smem=(\d+).*allows (\d+) bytes", line).groups()
+        if int(smem) > int(limit):
+            return f"{case}: schedule needs {smem} bytes of {limit}: {line}"
+    text = open(ptx).read()
+    if "mma.sync.aligned.m16n8k16" not in text and p == "fwd":
+        return f"{case}: no mma.sync in the PTX"
+    if p == "bwd" and text.count("mma.sync.aligned.m16n8k16") == 0:
+        return f"{case}: no mma.sync in the backward PTX"
+    asm = subprocess.run([args.ptxas, f"-arch={t}", "-v", ptx, "-o", os.devnull],
+                         capture_output=True, text=True)
+    if asm.returncode != 0:
+        return f"{case}: ptxas rejected the PTX: {asm.stderr.strip()[:500]}"
+    spills = [int(n) for n in re.findall(r"(\d+) bytes spill stores", asm.stderr)]
+    if not spills or any(spills):
+        return f"{case}: spills {spills}: {asm.stderr.strip()[:500]}"
+    os.remove(ptx)
+    return None
+
+
+with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    failures = [f for f in pool.map(check, cases) if f]
+for f in failures:
+    print(f)
+print(f"{len(cases) - len(failures)} of {len(cases)} combinations assemble with no spills")
+sys.exit(1 if failures else 0)
