@@ -105,9 +105,10 @@ def dropout_keep(rate, seed, offset, B, H, Nq, Nkv):
 
 
 # ------------------------------------------------------------- reference --
-def reference(variant, q, k, v, scale, extra, dtype):
+def reference(variant, q, k, v, scale, extra, dtype, prec=None):
     """float64 and low-precision references of O and lse, written from the
-    variants' definitions (kernels/*.mlir), not from the compiler."""
+    variants' definitions (kernels/*.mlir), not from the compiler. With
+    `prec`, one differentiable run in that precision instead."""
     B, H, Nq, D = q.shape
     Hkv = k.shape[1]
     rep = H // Hkv
@@ -145,9 +146,12 @@ def reference(variant, q, k, v, scale, extra, dtype):
             s = s + extra["slopes"].to(prec).view(1, H, 1, 1) * (ki - qi).to(prec)
             keep = (ki <= qi) & (qi - ki < extra["window"])
         s = s.masked_fill(~keep, float("-inf"))
-        lse = torch.logsumexp(s, dim=-1)
-        p = torch.exp(s - lse.unsqueeze(-1))
-        p = torch.nan_to_num(p, nan=0.0)
+        # Rows the mask removes entirely: P = 0, lse = -inf, and no NaN in
+        # autograd (softmax of a row of -inf has none to give).
+        empty = ~keep.any(dim=-1, keepdim=True)
+        s = s.masked_fill(empty, 0.0)
+        lse = torch.logsumexp(s, dim=-1).masked_fill(empty.squeeze(-1), float("-inf"))
+        p = torch.softmax(s, dim=-1).masked_fill(empty, 0.0)
         if "dropout_rate" in extra:
             rate = extra["dropout_rate"]
             mask = dropout_keep(rate, extra["seed"], extra["offset"], B, H, Nq, Nkv).to(q.device)
@@ -157,6 +161,9 @@ def reference(variant, q, k, v, scale, extra, dtype):
         o = torch.matmul(p, v.to(prec))
         return o, lse
 
+    if prec is not None:
+        o, lse = run(prec, False)
+        return o, lse, None, None
     o64, lse64 = run(torch.float64, False)
     # The low-precision reference ends as the kernel does: O in the input
     # dtype.
