@@ -44,7 +44,7 @@ constexpr int kMaxBlock = 128;
 // Registers a kernel needs beyond its tiles: addresses, loop state, the
 // running max and sum.
 constexpr int kRegisterOverhead = 48;
-constexpr int kRegisterMargin = 31;
+constexpr int kRegisterMargin = 32;
 
 /// K/V buffers the kernels implement: one until the copy of the next block
 /// is overlapped with the current one (the pipelining of issue 6).
