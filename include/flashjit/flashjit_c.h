@@ -1,0 +1,111 @@
+/*===- flashjit/flashjit_c.h - the C ABI of flashjit ----------------*- C -*-===
+ *
+ * Plain C over the C++ API (flashjit/flashjit.h), for other languages
+ * (Python through ctypes, Rust, ...). Every function returns FLASHJIT_OK or
+ * FLASHJIT_ERROR; after an error, flashjit_last_error() returns the message
+ * of this thread's last failure (valid until its next failing call). Tensors
+ * are [B, H, N, D] views of device memory with strides in elements; see
+ * flashjit.h for what each must satisfy. Handles are freed by their destroy
+ * function; destroying NULL does nothing. No call aborts or throws.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef FLASHJIT_FLASHJIT_C_H
+#define FLASHJIT_FLASHJIT_C_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLASHJIT_OK 0
+#define FLASHJIT_ERROR 1
+
+typedef enum flashjit_dtype {
+  FLASHJIT_F16 = 0,
+  FLASHJIT_BF16 = 1,
+  FLASHJIT_F32 = 2,
+  FLASHJIT_I32 = 3
+} flashjit_dtype;
+
+typedef struct flashjit_tensor {
+  void *data;
+  flashjit_dtype dtype;
+  int64_t shape[4];   /* B, H, N, D (the lse: B, H, N, 1) */
+  int64_t strides[4]; /* in elements */
+} flashjit_tensor;
+
+/* A scalar parameter of the variant, by name. */
+typedef struct flashjit_scalar {
+  const char *name;
+  flashjit_dtype dtype; /* FLASHJIT_F32 or FLASHJIT_I32 */
+  float f32;
+  int32_t i32;
+} flashjit_scalar;
+
+/* An auxiliary buffer of the variant (rank 1 or 2), by name. */
+typedef struct flashjit_buffer {
+  const char *name;
+  const void *data;
+  flashjit_dtype dtype; /* FLASHJIT_F32 or FLASHJIT_I32 */
+  int32_t rank;
+  int64_t shape[2];
+  int64_t row_stride; /* elements, rank 2 */
+} flashjit_buffer;
+
+typedef struct flashjit_params {
+  int32_t has_softmax_scale; /* 0: 1 / sqrt(head dim) */
+  float softmax_scale;
+  uint64_t dropout_seed;
+  uint64_t dropout_offset;
+  const flashjit_scalar *scalars;
+  int32_t num_scalars;
+  const flashjit_buffer *buffers;
+  int32_t num_buffers;
+} flashjit_params;
+
+typedef struct flashjit_runtime flashjit_runtime;
+typedef struct flashjit_attention flashjit_attention;
+
+/* This thread's last error message ("" if none). */
+const char *flashjit_last_error(void);
+
+/* Opens CUDA device `device`. cache_dir NULL: $FLASHJIT_CACHE_DIR or
+ * ~/.cache/flashjit. offline_target non-NULL (e.g. "sm_90a"): compile for it
+ * without a device; launches then fail. */
+int flashjit_runtime_create(int device, const char *cache_dir,
+                            const char *offline_target,
+                            flashjit_runtime **out);
+void flashjit_runtime_destroy(flashjit_runtime *runtime);
+
+/* A built-in variant by name ("causal", ...), or a tile program's text. */
+int flashjit_attention_create_builtin(flashjit_runtime *runtime,
+                                      const char *name,
+                                      flashjit_attention **out);
+int flashjit_attention_create_from_text(flashjit_runtime *runtime,
+                                        const char *program_text,
+                                        flashjit_attention **out);
+void flashjit_attention_destroy(flashjit_attention *attention);
+
+/* O and the log-sum-exp on `stream` (a CUstream; NULL: the default). */
+int flashjit_forward(const flashjit_attention *attention,
+                     const flashjit_tensor *q, const flashjit_tensor *k,
+                     const flashjit_tensor *v, const flashjit_tensor *o,
+                     const flashjit_tensor *lse, const flashjit_params *params,
+                     void *stream);
+
+/* dQ, dK, dV on `stream`. */
+int flashjit_backward(const flashjit_attention *attention,
+                      const flashjit_tensor *q, const flashjit_tensor *k,
+                      const flashjit_tensor *v, const flashjit_tensor *o,
+                      const flashjit_tensor *lse, const flashjit_tensor *dout,
+                      const flashjit_tensor *dq, const flashjit_tensor *dk,
+                      const flashjit_tensor *dv, const flashjit_params *params,
+                      void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLASHJIT_FLASHJIT_C_H */

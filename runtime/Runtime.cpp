@@ -1,0 +1,460 @@
+//===- Runtime.cpp - compile, cache, load and launch ----------------------===//
+
+#include "flashjit/flashjit.h"
+
+#include "compiler/Compiler.h"
+#include "runtime/Logging.h"
+#include "runtime/Validation.h"
+#include "runtime/cache/KernelCache.h"
+#include "runtime/driver/CudaDriver.h"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+using namespace flashjit;
+
+//===----------------------------------------------------------------------===//
+// Kernel metadata in the cache
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+std::string serializeKernels(const std::vector<KernelInfo> &kernels) {
+  std::ostringstream os;
+  for (const KernelInfo &k : kernels) {
+    const Schedule &s = k.schedule;
+    os << "kernel " << k.name << ' ' << int(k.kind) << ' ' << s.headDim << ' '
+       << s.blockM << ' ' << s.blockN << ' ' << s.numWarps << ' '
+       << s.numStages << ' ' << s.headDimSplit << ' ' << s.sharedMemoryBytes
+       << ' ' << k.args.size() << '\n';
+    for (const KernelArg &a : k.args)
+      os << a.name << ' ' << int(a.kind) << '\n';
+  }
+  return os.str();
+}
+
+std::optional<std::vector<KernelInfo>> parseKernels(const std::string &text) {
+  std::istringstream is(text);
+  std::vector<KernelInfo> kernels;
+  std::string word;
+  while (is >> word) {
+    if (word != "kernel")
+      return std::nullopt;
+    KernelInfo k;
+    int kind = 0;
+    size_t numArgs = 0;
+    Schedule &s = k.schedule;
+    if (!(is >> k.name >> kind >> s.headDim >> s.blockM >> s.blockN >>
+          s.numWarps >> s.numStages >> s.headDimSplit >> s.sharedMemoryBytes >>
+          numArgs))
+      return std::nullopt;
+    k.kind = s.kind = KernelKind(kind);
+    for (size_t i = 0; i < numArgs; ++i) {
+      KernelArg a;
+      int argKind = 0;
+      if (!(is >> a.name >> argKind))
+        return std::nullopt;
+      a.kind = KernelArg::Kind(argKind);
+      k.args.push_back(a);
+    }
+    kernels.push_back(std::move(k));
+  }
+  return kernels;
+}
+
+/// A compiled pass loaded into the runtime's context.
+struct LoadedPass {
+  CUmodule module = nullptr;
+  std::vector<KernelInfo> kernels;
+  std::vector<CUfunction> functions;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Runtime
+//===----------------------------------------------------------------------===//
+
+struct Runtime::State {
+  const CudaDriver *driver = nullptr; ///< null offline
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  TargetInfo target;
+  std::unique_ptr<KernelCache> cache;
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<LoadedPass>> loaded;
+
+  ~State() {
+    if (!driver)
+      return;
+    for (auto &[key, pass] : loaded)
+      if (pass->module)
+        driver->cuModuleUnload(pass->module);
+    if (context)
+      driver->cuDevicePrimaryCtxRelease(device);
+  }
+};
+
+Runtime::Runtime(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Runtime::~Runtime() = default;
+std::string Runtime::target() const { return state_->target.arch; }
+bool Runtime::hasDevice() const { return state_->driver != nullptr; }
+
+Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
+  auto state = std::make_unique<State>();
+  if (!options.offlineTarget.empty()) {
+    Expected<TargetInfo> target = targetByName(options.offlineTarget);
+    if (!target)
+      return target.error();
+    state->target = *target;
+  } else {
+    Expected<const CudaDriver *> driver = CudaDriver::get();
+    if (!driver)
+      return driver.error();
+    const CudaDriver *d = *driver;
+    Expected<TargetInfo> target = d->queryTarget(options.device);
+    if (!target)
+      return target.error();
+    state->target = *target;
+    if (auto e = d->check("cuDeviceGet", d->cuDeviceGet(&state->device,
+                                                         options.device)))
+      return *e;
+    if (auto e = d->check("cuDevicePrimaryCtxRetain",
+                          d->cuDevicePrimaryCtxRetain(&state->context,
+                                                      state->device)))
+      return *e;
+    state->driver = d;
+  }
+  std::string dir = options.memoryCacheOnly ? ""
+                    : options.cacheDirectory.empty()
+                        ? KernelCache::defaultDirectory()
+                        : options.cacheDirectory;
+  state->cache = std::make_unique<KernelCache>(dir);
+  return std::make_shared<Runtime>(std::move(state));
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+struct Attention::State {
+  std::shared_ptr<Runtime> runtime;
+  Program program;
+  std::string text; ///< the program's text, part of every cache key
+};
+
+Attention::Attention(std::shared_ptr<State> state) : state_(std::move(state)) {}
+const Program &Attention::program() const { return state_->program; }
+
+Expected<Attention> Attention::create(std::shared_ptr<Runtime> runtime,
+                                      Program variant) {
+  if (!runtime)
+    return Error("Attention::create needs a runtime");
+  // Check fusibility now rather than at the first launch.
+  CompileOptions probe;
+  probe.target = runtime->state().target;
+  auto state = std::make_shared<State>(State{runtime, variant, variant.str()});
+  return Attention(std::move(state));
+}
+
+namespace {
+
+/// Writes every stage of a compile under $FLASHJIT_DUMP_DIR.
+StageDumper dumperFor(const std::string &stem) {
+  const char *dir = std::getenv("FLASHJIT_DUMP_DIR");
+  if (!dir)
+    return {};
+  return [dir = std::string(dir), stem](const std::string &stage,
+                                        const std::string &ir) {
+    std::string ext = stage == "ptx" ? ".ptx" : stage == "llvm-ir" ? ".ll" : ".mlir";
+    std::ofstream(dir + "/" + stem + "." + stage + ext) << ir;
+  };
+}
+
+/// The cubin the driver makes from `ptx` for the current context.
+Expected<std::string> linkCubin(const CudaDriver &d, const std::string &ptx) {
+  CUlinkState link;
+  if (auto e = d.check("cuLinkCreate", d.cuLinkCreate(0, nullptr, nullptr, &link)))
+    return *e;
+  std::string copy = ptx;
+  CUresult added = d.cuLinkAddData(link, CU_JIT_INPUT_PTX, copy.data(),
+                                   copy.size() + 1, "flashjit.ptx", 0, nullptr,
+                                   nullptr);
+  if (added != CUDA_SUCCESS) {
+    d.cuLinkDestroy(link);
+    return d.error("cuLinkAddData", added);
+  }
+  void *cubin = nullptr;
+  size_t size = 0;
+  CUresult done = d.cuLinkComplete(link, &cubin, &size);
+  if (done != CUDA_SUCCESS) {
+    d.cuLinkDestroy(link);
+    return d.error("cuLinkComplete", done);
+  }
+  std::string bytes(static_cast<const char *>(cubin), size);
+  d.cuLinkDestroy(link);
+  return bytes;
+}
+
+/// Compiles (or finds) the kernels of `pass` for `shape` and loads them.
+Expected<std::shared_ptr<LoadedPass>>
+loadPass(Runtime::State &rt, const Attention::State &attention,
+         CompilePass pass, const LaunchShape &shape) {
+  CompileOptions options;
+  options.target = rt.target;
+  options.headDim = int(shape.headDim);
+  options.inputType = shape.dtype == DType::f16 ? InputType::f16 : InputType::bf16;
+  options.pass = pass;
+  std::string material = attention.text + "\n" + rt.target.arch + " d=" +
+                         std::to_string(shape.headDim) + " " +
+                         stringifyDType(shape.dtype) + " " +
+                         stringifyCompilePass(pass);
+  std::string key = KernelCache::keyOf(material);
+  {
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    auto it = rt.loaded.find(key);
+    if (it != rt.loaded.end())
+      return it->second;
+  }
+  auto start = std::chrono::steady_clock::now();
+  std::string stem = attention.program.name() + "-" + stringifyCompilePass(pass) +
+                     "-d" + std::to_string(shape.headDim) + "-" +
+                     stringifyDType(shape.dtype);
+  Expected<KernelCache::Lookup> lookup = rt.cache->getOrBuild(
+      material, [&]() -> Expected<CacheEntry> {
+        Expected<CompiledPass> compiled =
+            compileProgram(attention.program, options, dumperFor(stem));
+        if (!compiled)
+          return compiled.error();
+        CacheEntry entry{compiled->ptx, "", serializeKernels(compiled->kernels)};
+        if (rt.driver) {
+          Expected<std::string> cubin = linkCubin(*rt.driver, entry.ptx);
+          if (!cubin)
+            return cubin.error();
+          entry.cubin = std::move(*cubin);
+        }
+        return entry;
+      });
+  if (!lookup)
+    return lookup.error();
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+  const char *source = lookup->source == KernelCache::Source::built ? "compiled"
+                       : lookup->source == KernelCache::Source::disk
+                           ? "loaded from the disk cache"
+                           : "found in memory";
+  logger().debug("{}: {} in {:.1f} ms", stem, source, ms);
+
+  std::optional<std::vector<KernelInfo>> kernels =
+      parseKernels(lookup->entry->metadata);
+  if (!kernels)
+    return Error("the cached metadata of " + stem + " is unreadable");
+  auto loaded = std::make_shared<LoadedPass>();
+  loaded->kernels = std::move(*kernels);
+  if (!rt.driver)
+    return Error("no device: this runtime compiles for " + rt.target.arch +
+                 " but cannot launch");
+  const CudaDriver &d = *rt.driver;
+  if (auto e = d.check("cuCtxSetCurrent", d.cuCtxSetCurrent(rt.context)))
+    return *e;
+  const std::string &image =
+      lookup->entry->cubin.empty() ? lookup->entry->ptx : lookup->entry->cubin;
+  std::string terminated = image + '\0';
+  if (auto e = d.check("cuModuleLoadData",
+                       d.cuModuleLoadData(&loaded->module, terminated.data())))
+    return *e;
+  for (const KernelInfo &k : loaded->kernels) {
+    CUfunction f;
+    if (auto e = d.check("cuModuleGetFunction",
+                         d.cuModuleGetFunction(&f, loaded->module, k.name.c_str())))
+      return *e;
+    if (auto e = d.check("cuFuncSetAttribute",
+                         d.cuFuncSetAttribute(
+                             f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                             k.schedule.sharedMemoryBytes)))
+      return *e;
+    loaded->functions.push_back(f);
+  }
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  auto [it, inserted] = rt.loaded.emplace(key, loaded);
+  if (!inserted) // another thread loaded it meanwhile
+    d.cuModuleUnload(loaded->module);
+  return it->second;
+}
+
+/// The launch values of every argument a kernel may name.
+struct ArgValues {
+  std::map<std::string, std::variant<uint64_t, int64_t, int32_t, float>> values;
+
+  void tensor(const std::string &name, const TensorView &t) {
+    values[name] = uint64_t(reinterpret_cast<uintptr_t>(t.data));
+    values[name + ".batch_stride"] = int64_t(t.strides[0]);
+    values[name + ".head_stride"] = int64_t(t.strides[1]);
+    values[name + ".row_stride"] = int64_t(t.strides[2]);
+  }
+};
+
+ArgValues commonArgs(const LaunchShape &s, const TensorView &q,
+                     const TensorView &k, const TensorView &v,
+                     const TensorView &o, const TensorView &lse,
+                     const AttentionParams &params) {
+  ArgValues a;
+  a.tensor("q", q);
+  a.tensor("k", k);
+  a.tensor("v", v);
+  a.tensor("o", o);
+  a.values["lse"] = uint64_t(reinterpret_cast<uintptr_t>(lse.data));
+  a.values["batch"] = int32_t(s.batch);
+  a.values["heads_q"] = int32_t(s.headsQ);
+  a.values["heads_kv"] = int32_t(s.headsKv);
+  a.values["seqlen_q"] = int32_t(s.seqlenQ);
+  a.values["seqlen_kv"] = int32_t(s.seqlenKv);
+  a.values["softmax_scale"] =
+      params.softmaxScale.value_or(1.0f / std::sqrt(float(s.headDim)));
+  a.values["dropout.seed"] = int64_t(params.dropoutSeed);
+  a.values["dropout.offset"] = int64_t(params.dropoutOffset);
+  for (const auto &[name, value] : params.scalars) {
+    if (std::holds_alternative<float>(value))
+      a.values[name] = std::get<float>(value);
+    else
+      a.values[name] = std::get<int32_t>(value);
+  }
+  for (const auto &[name, buffer] : params.buffers) {
+    a.values[name] = uint64_t(reinterpret_cast<uintptr_t>(buffer.data));
+    for (size_t d = 0; d < buffer.shape.size(); ++d)
+      a.values[name + ".extent" + std::to_string(d)] = int32_t(buffer.shape[d]);
+    a.values[name + ".row_stride"] = int64_t(buffer.rowStride);
+  }
+  return a;
+}
+
+/// Launches kernel `i` of `pass` on `grid`.
+Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
+              unsigned gridX, unsigned gridY, const ArgValues &values,
+              void *stream) {
+  const KernelInfo &k = pass.kernels[i];
+  std::vector<std::variant<uint64_t, int64_t, int32_t, float>> storage;
+  storage.reserve(k.args.size());
+  std::vector<void *> pointers;
+  for (const KernelArg &arg : k.args) {
+    auto it = values.values.find(arg.name);
+    if (it == values.values.end())
+      return Error("internal: no value for kernel argument '" + arg.name + "'");
+    storage.push_back(it->second);
+    auto &held = storage.back();
+    switch (arg.kind) {
+    case KernelArg::Kind::pointer:
+      held = std::get<uint64_t>(it->second);
+      pointers.push_back(&std::get<uint64_t>(held));
+      break;
+    case KernelArg::Kind::i64:
+      pointers.push_back(&std::get<int64_t>(held));
+      break;
+    case KernelArg::Kind::i32:
+      pointers.push_back(&std::get<int32_t>(held));
+      break;
+    case KernelArg::Kind::f32:
+      pointers.push_back(&std::get<float>(held));
+      break;
+    }
+  }
+  const CudaDriver &d = *rt.driver;
+  CUresult r = d.cuLaunchKernel(pass.functions[i], gridX, gridY, 1,
+                                k.schedule.numThreads(), 1, 1,
+                                k.schedule.sharedMemoryBytes,
+                                static_cast<CUstream>(stream), pointers.data(),
+                                nullptr);
+  if (r != CUDA_SUCCESS)
+    return d.error(("cuLaunchKernel(" + k.name + ")").c_str(), r);
+  return {};
+}
+
+unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
+
+} // namespace
+
+Status Attention::forward(const TensorView &q, const TensorView &k,
+                          const TensorView &v, const TensorView &o,
+                          const TensorView &lse, const AttentionParams &params,
+                          void *stream) const {
+  Expected<LaunchShape> shape =
+      validateForward(state_->program, q, k, v, o, lse, params);
+  if (!shape)
+    return shape.error();
+  if (shape->empty())
+    return {};
+  Runtime::State &rt = state_->runtime->state();
+  Expected<std::shared_ptr<LoadedPass>> pass =
+      loadPass(rt, *state_, CompilePass::forward, *shape);
+  if (!pass)
+    return pass.error();
+  const KernelInfo &kernel = (*pass)->kernels.at(0);
+  return launch(rt, **pass, 0, ceilDiv(shape->seqlenQ, kernel.schedule.blockM),
+                unsigned(shape->batch * shape->headsQ),
+                commonArgs(*shape, q, k, v, o, lse, params), stream);
+}
+
+Status Attention::backward(const TensorView &q, const TensorView &k,
+                           const TensorView &v, const TensorView &o,
+                           const TensorView &lse, const TensorView &dO,
+                           const TensorView &dq, const TensorView &dk,
+                           const TensorView &dv, const AttentionParams &params,
+                           void *stream) const {
+  Expected<LaunchShape> shape = validateBackward(state_->program, q, k, v, o,
+                                                 lse, dO, dq, dk, dv, params);
+  if (!shape)
+    return shape.error();
+  if (shape->empty())
+    return {};
+  Runtime::State &rt = state_->runtime->state();
+  Expected<std::shared_ptr<LoadedPass>> pass =
+      loadPass(rt, *state_, CompilePass::backward, *shape);
+  if (!pass)
+    return pass.error();
+  const CudaDriver &d = *rt.driver;
+  // delta, [B, Hq, Nq] f32, lives on the stream for the backward only.
+  CUdeviceptr delta = 0;
+  size_t bytes = size_t(shape->batch * shape->headsQ * shape->seqlenQ) * 4;
+  if (auto e = d.check("cuMemAllocAsync",
+                       d.cuMemAllocAsync(&delta, bytes,
+                                         static_cast<CUstream>(stream))))
+    return *e;
+  ArgValues args = commonArgs(*shape, q, k, v, o, lse, params);
+  args.tensor("do", dO);
+  args.tensor("dq", dq);
+  args.tensor("dk", dk);
+  args.tensor("dv", dv);
+  args.values["delta"] = uint64_t(delta);
+  Status status;
+  const std::vector<KernelInfo> &kernels = (*pass)->kernels;
+  for (size_t i = 0; i < kernels.size() && status.ok(); ++i) {
+    const Schedule &s = kernels[i].schedule;
+    unsigned rows = unsigned(shape->batch * shape->headsQ);
+    switch (kernels[i].kind) {
+    case KernelKind::backwardDelta:
+      status = launch(rt, **pass, i, ceilDiv(shape->seqlenQ, s.numThreads()),
+                      rows, args, stream);
+      break;
+    case KernelKind::backwardKeyValue:
+      status = launch(rt, **pass, i,
+                      ceilDiv(shape->seqlenKv, s.blockN) * s.headDimSplit,
+                      unsigned(shape->batch * shape->headsKv), args, stream);
+      break;
+    case KernelKind::backwardQuery:
+      status = launch(rt, **pass, i, ceilDiv(shape->seqlenQ, s.blockM), rows,
+                      args, stream);
+      break;
+    case KernelKind::forward:
+      status = Error("internal: a forward kernel in the backward pass");
+      break;
+    }
+  }
+  d.cuMemFreeAsync(delta, static_cast<CUstream>(stream));
+  return status;
+}

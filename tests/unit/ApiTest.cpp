@@ -1,0 +1,320 @@
+//===- ApiTest.cpp - bad input through the C++ API and the C ABI ----------===//
+//
+// An offline runtime (compiling for sm_90a, no device) runs every check a
+// launch makes; inputs that pass get as far as "no device".
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashjit/flashjit.h"
+#include "flashjit/flashjit_c.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+using namespace flashjit;
+
+namespace {
+
+bool contains(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// A launch's inputs: fake, aligned device addresses and shapes.
+struct Launch {
+  std::string variant = "causal";
+  TensorView q, k, v, o, lse, dO, dq, dk, dv;
+  AttentionParams params;
+
+  Launch(int64_t b = 2, int64_t hq = 8, int64_t hkv = 2, int64_t nq = 100,
+         int64_t nkv = 120, int64_t d = 64, DType dtype = DType::bf16) {
+    auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
+    q = TensorView::contiguous(at(0x100000), dtype, b, hq, nq, d);
+    k = TensorView::contiguous(at(0x200000), dtype, b, hkv, nkv, d);
+    v = TensorView::contiguous(at(0x300000), dtype, b, hkv, nkv, d);
+    o = TensorView::contiguous(at(0x400000), dtype, b, hq, nq, d);
+    lse = TensorView::contiguous(at(0x500000), DType::f32, b, hq, nq, 1);
+    dO = TensorView::contiguous(at(0x600000), dtype, b, hq, nq, d);
+    dq = TensorView::contiguous(at(0x700000), dtype, b, hq, nq, d);
+    dk = TensorView::contiguous(at(0x800000), dtype, b, hkv, nkv, d);
+    dv = TensorView::contiguous(at(0x900000), dtype, b, hkv, nkv, d);
+  }
+};
+
+flashjit_tensor toC(const TensorView &t) {
+  flashjit_tensor c;
+  c.data = t.data;
+  c.dtype = flashjit_dtype(t.dtype);
+  for (int i = 0; i < 4; ++i) {
+    c.shape[i] = t.shape[i];
+    c.strides[i] = t.strides[i];
+  }
+  return c;
+}
+
+std::shared_ptr<Runtime> offlineRuntime() {
+  RuntimeOptions options;
+  options.offlineTarget = "sm_90a";
+  options.memoryCacheOnly = true;
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(options);
+  EXPECT_TRUE(runtime) << runtime.error().message();
+  return *runtime;
+}
+
+/// The message of a forward and of a backward launch through the C++ API
+/// ("" for success), and the same through the C ABI.
+struct Outcome {
+  std::string cppForward, cppBackward, cForward, cBackward;
+};
+
+Outcome run(const Launch &l) {
+  Outcome out;
+  std::shared_ptr<Runtime> runtime = offlineRuntime();
+  Expected<Program> program = builtinVariant(l.variant);
+  EXPECT_TRUE(program);
+  Expected<Attention> attention = Attention::create(runtime, *program);
+  EXPECT_TRUE(attention);
+  Status f = attention->forward(l.q, l.k, l.v, l.o, l.lse, l.params);
+  out.cppForward = f.ok() ? "" : f.error().message();
+  Status b = attention->backward(l.q, l.k, l.v, l.o, l.lse, l.dO, l.dq, l.dk,
+                                 l.dv, l.params);
+  out.cppBackward = b.ok() ? "" : b.error().message();
+
+  flashjit_runtime *rt = nullptr;
+  EXPECT_EQ(flashjit_runtime_create(0, nullptr, "sm_90a", &rt), FLASHJIT_OK)
+      << flashjit_last_error();
+  flashjit_attention *att = nullptr;
+  EXPECT_EQ(flashjit_attention_create_builtin(rt, l.variant.c_str(), &att),
+            FLASHJIT_OK);
+  std::vector<flashjit_scalar> scalars;
+  for (const auto &[name, value] : l.params.scalars) {
+    flashjit_scalar s{name.c_str(), FLASHJIT_F32, 0, 0};
+    if (std::holds_alternative<float>(value))
+      s.f32 = std::get<float>(value);
+    else {
+      s.dtype = FLASHJIT_I32;
+      s.i32 = std::get<int32_t>(value);
+    }
+    scalars.push_back(s);
+  }
+  flashjit_params params{};
+  params.scalars = scalars.data();
+  params.num_scalars = int32_t(scalars.size());
+  flashjit_tensor q = toC(l.q), k = toC(l.k), v = toC(l.v), o = toC(l.o),
+                  lse = toC(l.lse), dO = toC(l.dO), dq = toC(l.dq),
+                  dk = toC(l.dk), dv = toC(l.dv);
+  out.cForward = flashjit_forward(att, &q, &k, &v, &o, &lse, &params, nullptr) ==
+                         FLASHJIT_OK
+                     ? ""
+                     : flashjit_last_error();
+  out.cBackward = flashjit_backward(att, &q, &k, &v, &o, &lse, &dO, &dq, &dk,
+                                    &dv, &params, nullptr) == FLASHJIT_OK
+                      ? ""
+                      : flashjit_last_error();
+  flashjit_attention_destroy(att);
+  flashjit_runtime_destroy(rt);
+  return out;
+}
+
+/// Expects both APIs to fail both passes with `message`.
+void expectRejected(const Launch &l, const std::string &message) {
+  Outcome out = run(l);
+  EXPECT_TRUE(contains(out.cppForward, message)) << out.cppForward;
+  EXPECT_TRUE(contains(out.cppBackward, message)) << out.cppBackward;
+  EXPECT_TRUE(contains(out.cForward, message)) << out.cForward;
+  EXPECT_TRUE(contains(out.cBackward, message)) << out.cBackward;
+}
+
+TEST(Api, ValidInputsGetAsFarAsTheDevice) {
+  Outcome out = run(Launch());
+  for (const std::string &m :
+       {out.cppForward, out.cppBackward, out.cForward, out.cBackward})
+    EXPECT_TRUE(contains(m, "no device: this runtime compiles for sm_90a but "
+                            "cannot launch"))
+        << m;
+}
+
+TEST(Api, NullPointer) {
+  Launch l;
+  l.k.data = nullptr;
+  expectRejected(l, "k is a null pointer");
+}
+
+TEST(Api, MisalignedPointer) {
+  Launch l;
+  l.v.data = reinterpret_cast<void *>(0x300002);
+  expectRejected(l, "v is not 16-byte aligned");
+}
+
+TEST(Api, ShapeMismatch) {
+  Launch l;
+  l.o.shape[2] = 99;
+  expectRejected(l, "o has shape [2, 8, 99, 64], expected [2, 8, 100, 64]");
+}
+
+TEST(Api, StrideNotRowAligned) {
+  Launch l;
+  l.q.strides[2] = 65;
+  expectRejected(l, "q's stride 65 (dimension 2) is not a multiple of 8 "
+                    "elements");
+}
+
+TEST(Api, HeadDimNotContiguous) {
+  Launch l;
+  l.k.strides[3] = 2;
+  expectRejected(l, "k's head dim is not contiguous");
+}
+
+TEST(Api, HeadsNotAMultiple) {
+  Launch l(2, 8, 3);
+  expectRejected(l, "q has 8 heads, not a multiple of k's 3");
+}
+
+TEST(Api, UnsupportedHeadDim) {
+  Launch l(1, 2, 2, 16, 16, 80);
+  expectRejected(l, "head dim 80 is not supported; supported: 32, 64, 96, "
+                    "128, 256");
+}
+
+TEST(Api, UnsupportedDtype) {
+  Launch l(1, 2, 2, 16, 16, 64, DType::f32);
+  expectRejected(l, "q is f32; the inputs must be f16 or bf16");
+}
+
+TEST(Api, MixedDtypes) {
+  Launch l;
+  l.v.dtype = DType::f16;
+  expectRejected(l, "v is f16 but q is bf16");
+}
+
+TEST(Api, LseWrongType) {
+  Launch l;
+  l.lse.dtype = DType::bf16;
+  expectRejected(l, "lse is bf16, expected f32");
+}
+
+TEST(Api, TooManyThreadBlockRows) {
+  Launch l(1000, 80, 80, 16, 16, 64);
+  expectRejected(l, "batch * heads = 80000 exceeds the 65535 thread-block "
+                    "rows of one launch");
+}
+
+TEST(Api, SequenceTooLongForIndexMath) {
+  Launch l(1, 1, 1, int64_t(1) << 31, 16, 64);
+  expectRejected(l, "is too long for the kernels' 32-bit index math");
+}
+
+TEST(Api, MissingParameter) {
+  Launch l;
+  l.variant = "sliding_window";
+  expectRejected(l, "variant 'sliding_window' needs the parameter 'window' "
+                    "(i32)");
+}
+
+TEST(Api, ParameterOfTheWrongType) {
+  Launch l;
+  l.variant = "sliding_window";
+  l.params.scalars["window"] = 3.0f;
+  expectRejected(l, "parameter 'window' of variant 'sliding_window' is i32, "
+                    "got f32");
+}
+
+TEST(Api, UnknownParameter) {
+  Launch l;
+  l.params.scalars["windw"] = int32_t(3);
+  expectRejected(l, "'windw' is not a parameter of variant 'causal'");
+}
+
+TEST(Api, MissingBuffer) {
+  Launch l;
+  l.variant = "alibi";
+  Outcome out = run(l);
+  EXPECT_TRUE(contains(out.cppForward, "variant 'alibi' needs the buffer "
+                                       "'slopes'"))
+      << out.cppForward;
+  EXPECT_TRUE(contains(out.cForward, "needs the buffer 'slopes'")) << out.cForward;
+}
+
+TEST(Api, BufferOfTheWrongSize) {
+  std::shared_ptr<Runtime> runtime = offlineRuntime();
+  Expected<Attention> alibi =
+      Attention::create(runtime, *builtinVariant("alibi"));
+  ASSERT_TRUE(alibi);
+  Launch l;
+  BufferView slopes;
+  slopes.data = reinterpret_cast<void *>(0xa00000);
+  slopes.shape = {4}; // one per query head: 8
+  l.params.buffers["slopes"] = slopes;
+  Status s = alibi->forward(l.q, l.k, l.v, l.o, l.lse, l.params);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(),
+            "buffer 'slopes' dimension 0 ('head') has 4 entries, expected 8");
+}
+
+TEST(Api, EmptyProblemReturnsAtOnce) {
+  Launch l(2, 8, 2, 0, 120, 64); // seqlen_q = 0: nothing to do, no launch
+  Outcome out = run(l);
+  EXPECT_EQ(out.cppForward, "");
+  EXPECT_EQ(out.cppBackward, "");
+  EXPECT_EQ(out.cForward, "");
+  EXPECT_EQ(out.cBackward, "");
+}
+
+TEST(Api, RuntimeStaysUsableAfterErrors) {
+  std::shared_ptr<Runtime> runtime = offlineRuntime();
+  Expected<Attention> causal =
+      Attention::create(runtime, *builtinVariant("causal"));
+  ASSERT_TRUE(causal);
+  Launch bad;
+  bad.q.data = nullptr;
+  EXPECT_FALSE(causal->forward(bad.q, bad.k, bad.v, bad.o, bad.lse, {}).ok());
+  Launch good;
+  Status s = causal->forward(good.q, good.k, good.v, good.o, good.lse, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(contains(s.error().message(), "no device")) << s.error().message();
+}
+
+TEST(CApi, NullArguments) {
+  EXPECT_EQ(flashjit_runtime_create(0, nullptr, "sm_90a", nullptr),
+            FLASHJIT_ERROR);
+  EXPECT_TRUE(contains(flashjit_last_error(), "out is NULL"));
+  EXPECT_EQ(flashjit_forward(nullptr, nullptr, nullptr, nullptr, nullptr,
+                             nullptr, nullptr, nullptr),
+            FLASHJIT_ERROR);
+  EXPECT_STREQ(flashjit_last_error(), "attention is NULL");
+  flashjit_runtime *rt = nullptr;
+  ASSERT_EQ(flashjit_runtime_create(0, nullptr, "sm_90a", &rt), FLASHJIT_OK);
+  flashjit_attention *att = nullptr;
+  EXPECT_EQ(flashjit_attention_create_builtin(rt, "nope", &att), FLASHJIT_ERROR);
+  EXPECT_TRUE(contains(flashjit_last_error(), "unknown variant 'nope'"));
+  EXPECT_EQ(att, nullptr);
+  EXPECT_EQ(flashjit_attention_create_from_text(rt, "tile.program @x {", &att),
+            FLASHJIT_ERROR);
+  EXPECT_TRUE(contains(flashjit_last_error(), "<program>:1"))
+      << flashjit_last_error();
+  ASSERT_EQ(flashjit_attention_create_builtin(rt, "full", &att), FLASHJIT_OK);
+  flashjit_tensor t{};
+  EXPECT_EQ(flashjit_forward(att, &t, &t, &t, &t, nullptr, nullptr, nullptr),
+            FLASHJIT_ERROR);
+  EXPECT_STREQ(flashjit_last_error(), "lse is a null flashjit_tensor");
+  flashjit_attention_destroy(att);
+  flashjit_runtime_destroy(rt);
+  flashjit_runtime_destroy(nullptr);
+  flashjit_attention_destroy(nullptr);
+}
+
+TEST(CApi, UnknownOfflineTarget) {
+  flashjit_runtime *rt = nullptr;
+  EXPECT_EQ(flashjit_runtime_create(0, nullptr, "sm_99", &rt), FLASHJIT_ERROR);
+  EXPECT_TRUE(contains(flashjit_last_error(), "unknown target 'sm_99'"));
+}
+
+TEST(Api, NoDriverIsAClearError) {
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create();
+  if (runtime)
+    GTEST_SKIP() << "a GPU is present";
+  EXPECT_TRUE(contains(runtime.error().message(), "no CUDA driver"))
+      << runtime.error().message();
+}
+
+} // namespace
