@@ -19,6 +19,12 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#define FLASHJIT_C_API __attribute__((visibility("default")))
+#else
+#define FLASHJIT_C_API
+#endif
+
 #define FLASHJIT_OK 0
 #define FLASHJIT_ERROR 1
 
@@ -69,34 +75,34 @@ typedef struct flashjit_runtime flashjit_runtime;
 typedef struct flashjit_attention flashjit_attention;
 
 /* This thread's last error message ("" if none). */
-const char *flashjit_last_error(void);
+FLASHJIT_C_API const char *flashjit_last_error(void);
 
 /* Opens CUDA device `device`. cache_dir NULL: $FLASHJIT_CACHE_DIR or
  * ~/.cache/flashjit. offline_target non-NULL (e.g. "sm_90a"): compile for it
  * without a device; launches then fail. */
-int flashjit_runtime_create(int device, const char *cache_dir,
+FLASHJIT_C_API int flashjit_runtime_create(int device, const char *cache_dir,
                             const char *offline_target,
                             flashjit_runtime **out);
-void flashjit_runtime_destroy(flashjit_runtime *runtime);
+FLASHJIT_C_API void flashjit_runtime_destroy(flashjit_runtime *runtime);
 
 /* A built-in variant by name ("causal", ...), or a tile program's text. */
-int flashjit_attention_create_builtin(flashjit_runtime *runtime,
+FLASHJIT_C_API int flashjit_attention_create_builtin(flashjit_runtime *runtime,
                                       const char *name,
                                       flashjit_attention **out);
-int flashjit_attention_create_from_text(flashjit_runtime *runtime,
+FLASHJIT_C_API int flashjit_attention_create_from_text(flashjit_runtime *runtime,
                                         const char *program_text,
                                         flashjit_attention **out);
-void flashjit_attention_destroy(flashjit_attention *attention);
+FLASHJIT_C_API void flashjit_attention_destroy(flashjit_attention *attention);
 
 /* O and the log-sum-exp on `stream` (a CUstream; NULL: the default). */
-int flashjit_forward(const flashjit_attention *attention,
+FLASHJIT_C_API int flashjit_forward(const flashjit_attention *attention,
                      const flashjit_tensor *q, const flashjit_tensor *k,
                      const flashjit_tensor *v, const flashjit_tensor *o,
                      const flashjit_tensor *lse, const flashjit_params *params,
                      void *stream);
 
 /* dQ, dK, dV on `stream`. */
-int flashjit_backward(const flashjit_attention *attention,
+FLASHJIT_C_API int flashjit_backward(const flashjit_attention *attention,
                       const flashjit_tensor *q, const flashjit_tensor *k,
                       const flashjit_tensor *v, const flashjit_tensor *o,
                       const flashjit_tensor *lse, const flashjit_tensor *dout,
