@@ -218,9 +218,17 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
   {
     std::lock_guard<std::mutex> lock(rt.mutex);
     auto it = rt.loaded.find(key);
-    if (it != rt.loaded.end())
+    if (it != rt.loaded.end()) {
+      if (rt.driver)
+        rt.driver->cuCtxSetCurrent(rt.context);
       return it->second;
+    }
   }
+  // Launches and stream-ordered allocations act on the current context.
+  if (rt.driver)
+    if (auto e = rt.driver->check("cuCtxSetCurrent",
+                                  rt.driver->cuCtxSetCurrent(rt.context)))
+      return *e;
   auto start = std::chrono::steady_clock::now();
   std::string stem = attention.program.name() + "-" + stringifyCompilePass(pass) +
                      "-d" + std::to_string(shape.headDim) + "-" +

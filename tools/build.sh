@@ -13,7 +13,7 @@ jobs=${JOBS:-$(nproc)}
 packages=(
   cmake ninja-build g++ ccache python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-  libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev libzstd-dev
 )
 
 deps() {

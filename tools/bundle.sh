@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the self-contained binaries the GPU machine runs (it has no LLVM):
+# LLVM and MLIR linked statically, libstdc++ too, stripped, in .bundle/.
+#   tools/bundle.sh        -> .bundle/{flashjit-ptx,flashjit,libflashjit.so}.xz
+# On the device: python3 tools/unbundle.py .bundle
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUNDLE_BUILD_DIR:-$root/build-bundle}
+out=$root/.bundle
+"$root/tools/build.sh" deps
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DFLASHJIT_LINK_DYLIB=OFF >/dev/null
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target flashjit-ptx flashjit FlashjitShared
+rm -rf "$out" && mkdir -p "$out"
+cp "$build/bin/flashjit-ptx" "$build/bin/flashjit" "$build/lib/libflashjit.so" "$out/"
+strip "$out"/*
+# Nothing from LLVM or MLIR may be left to the dynamic loader.
+if ldd "$out"/* | grep -E "libLLVM|libMLIR|libstdc\+\+"; then
+  echo "bundle: a binary still needs a shared LLVM, MLIR or libstdc++" >&2
+  exit 1
+fi
+# The device call carries at most 64 MiB: ship them compressed.
+xz -T0 -6 "$out"/*
+du -sh "$out"/*
