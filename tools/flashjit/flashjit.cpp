@@ -1,12 +1,18 @@
-//===- flashjit.cpp - the main job: the built-in variants at a glance -----===//
+//===- flashjit.cpp - the main job: the built-in variants end to end ------===//
 //
-//   flashjit                 traces every built-in variant, prints a summary
+//   flashjit                 with a GPU: runs every built-in variant (forward
+//                            and backward) against the CPU reference, timed;
+//                            without one: compiles every variant for sm_90a
+//                            and prints the kernels' schedules and PTX sizes
 //   flashjit show NAME|FILE  prints one variant's tile program
 //
 //===----------------------------------------------------------------------===//
 
-#include "flashjit/kernels.h"
+#include "compiler/Compiler.h"
+#include "flashjit/flashjit.h"
+#include "tools/runner/Runner.h"
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -32,9 +38,14 @@ static std::string describeInputs(const Program &program) {
   return text.empty() ? "-" : text;
 }
 
-static int summarize() {
+/// No GPU: compile each variant and summarise its PTX.
+static int compileAll(const std::string &why) {
+  std::printf("no GPU (%s)\ncompiling every built-in variant for sm_90a, "
+              "head dim 128, bf16:\n\n",
+              why.c_str());
+  CompileOptions options;
+  options.target = *targetByName("sm_90a");
   int failures = 0;
-  std::printf("%-28s %-40s %s\n", "variant", "launch inputs", "summary");
   for (const BuiltinVariant &variant : builtinVariants()) {
     Expected<Program> program = variant.build();
     if (!program) {
@@ -43,12 +54,54 @@ static int summarize() {
       ++failures;
       continue;
     }
-    std::printf("%-28s %-40s %s\n", variant.name.c_str(),
-                describeInputs(*program).c_str(), variant.summary.c_str());
+    std::printf("%s  (%s; launch inputs: %s)\n", variant.name.c_str(),
+                variant.summary.c_str(), describeInputs(*program).c_str());
+    for (CompilePass pass : {CompilePass::forward, CompilePass::backward}) {
+      options.pass = pass;
+      auto start = std::chrono::steady_clock::now();
+      Expected<CompiledPass> compiled = compileProgram(*program, options);
+      double ms = std::chrono::duration<double, std::milli>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+      if (!compiled) {
+        std::fprintf(stderr, "  %s: %s\n", stringifyCompilePass(pass),
+                     compiled.error().message().c_str());
+        ++failures;
+        continue;
+      }
+      std::printf("  %s: %zu bytes of PTX in %.0f ms\n",
+                  stringifyCompilePass(pass), compiled->ptx.size(), ms);
+      for (const KernelInfo &kernel : compiled->kernels)
+        std::printf("    %-44s %s\n", kernel.name.c_str(),
+                    kernel.schedule.str().c_str());
+    }
   }
-  std::printf("\n%zu variants traced and verified; PTX generation is not "
-              "built yet.\n",
-              builtinVariants().size() - failures);
+  std::printf("\n%zu variants compiled%s\n",
+              builtinVariants().size() - failures,
+              failures ? ", some failed" : "");
+  return failures == 0 ? 0 : 1;
+}
+
+/// A GPU: run each variant and check it.
+static int runAll(std::shared_ptr<Runtime> runtime) {
+  int failures = 0;
+  for (const BuiltinVariant &variant : builtinVariants()) {
+    RunConfig config;
+    config.variant = variant.name;
+    config.seqlenQ = config.seqlenKv = 1000;
+    Expected<RunReport> report = runVariant(runtime, config);
+    if (!report) {
+      std::printf("%-28s error: %s\n", variant.name.c_str(),
+                  report.error().message().c_str());
+      ++failures;
+      continue;
+    }
+    failures += !report->pass;
+    std::printf("%-28s %s\n", variant.name.c_str(),
+                report->pass ? "pass" : "FAIL");
+    for (const std::string &line : report->lines)
+      std::printf("    %s\n", line.c_str());
+  }
   return failures == 0 ? 0 : 1;
 }
 
@@ -66,8 +119,12 @@ static int show(std::string_view what) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 1)
-    return summarize();
+  if (argc == 1) {
+    Expected<std::shared_ptr<Runtime>> runtime = Runtime::create();
+    if (!runtime)
+      return compileAll(runtime.error().message());
+    return runAll(*runtime);
+  }
   std::string_view command = argv[1];
   if (command == "show" && argc == 3)
     return show(argv[2]);

@@ -1,0 +1,73 @@
+//===- flashjit-run.cpp - one variant on the GPU: checked and timed -------===//
+//
+//   flashjit-run VARIANT [--head-dim=128] [--dtype=bf16] [--batch=2]
+//                [--heads=8] [--kv-heads=8] [--seqlen=512] [--seqlen-kv=N]
+//                [--iterations=10] [--forward-only] [--no-check]
+//
+// Random inputs, the CPU float64 reference, time and TFLOP/s. Without a GPU
+// it says so and exits 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/runner/Runner.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace flashjit;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> variant(cl::Positional, cl::Required,
+                                    cl::desc("<built-in variant>"));
+static cl::opt<int> headDim("head-dim", cl::init(128));
+static cl::opt<std::string> dtype("dtype", cl::init("bf16"));
+static cl::opt<int> batch("batch", cl::init(2));
+static cl::opt<int> heads("heads", cl::init(8));
+static cl::opt<int> kvHeads("kv-heads", cl::init(0),
+                            cl::desc("key/value heads (default: --heads)"));
+static cl::opt<int> seqlen("seqlen", cl::init(512));
+static cl::opt<int> seqlenKv("seqlen-kv", cl::init(0),
+                             cl::desc("key length (default: --seqlen)"));
+static cl::opt<int> iterations("iterations", cl::init(10));
+static cl::opt<bool> forwardOnly("forward-only");
+static cl::opt<bool> noCheck("no-check");
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv, "flashjit: run a variant on the GPU\n");
+  RunConfig config;
+  config.variant = variant;
+  config.headDim = headDim;
+  if (dtype != "bf16" && dtype != "fp16") {
+    llvm::errs() << "flashjit-run: unknown dtype '" << dtype
+                 << "'; known: bf16, fp16\n";
+    return 1;
+  }
+  config.dtype = dtype == "bf16" ? DType::bf16 : DType::f16;
+  config.batch = batch;
+  config.headsQ = heads;
+  config.headsKv = kvHeads ? int(kvHeads) : int(heads);
+  config.seqlenQ = seqlen;
+  config.seqlenKv = seqlenKv ? int(seqlenKv) : int(seqlen);
+  config.iterations = iterations;
+  config.backward = !forwardOnly;
+  config.check = !noCheck;
+
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create();
+  if (!runtime) {
+    llvm::errs() << "flashjit-run: no GPU to run on: "
+                 << runtime.error().message() << "\n";
+    return 1;
+  }
+  Expected<RunReport> report = runVariant(*runtime, config);
+  if (!report) {
+    llvm::errs() << "flashjit-run: " << report.error().message() << "\n";
+    return 1;
+  }
+  llvm::outs() << variant << " on " << (*runtime)->target() << ", d=" << headDim
+               << " " << dtype << " B=" << config.batch << " H=" << config.headsQ
+               << "/" << config.headsKv << " N=" << config.seqlenQ << "/"
+               << config.seqlenKv << "\n";
+  for (const std::string &line : report->lines)
+    llvm::outs() << "  " << line << "\n";
+  return report->pass ? 0 : 1;
+}

@@ -1,0 +1,261 @@
+//===- Runner.cpp - one variant on the GPU, checked and timed -------------===//
+
+#include "tools/runner/Runner.h"
+
+#include "runtime/driver/CudaDriver.h"
+#include "tools/reference/Reference.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+using namespace flashjit;
+
+namespace {
+
+/// Device memory that frees itself.
+struct DeviceBuffer {
+  const CudaDriver *d = nullptr;
+  CUdeviceptr ptr = 0;
+  ~DeviceBuffer() {
+    if (ptr)
+      d->cuMemFree(ptr);
+  }
+};
+
+uint16_t toBits(float x, DType type) {
+  if (type == DType::f16) {
+    _Float16 h = _Float16(x);
+    uint16_t bits;
+    std::memcpy(&bits, &h, 2);
+    return bits;
+  }
+  float r = reference::round(x, reference::InputType::bf16);
+  uint32_t bits;
+  std::memcpy(&bits, &r, 4);
+  return uint16_t(bits >> 16);
+}
+
+float fromBits(uint16_t bits, DType type) {
+  if (type == DType::f16) {
+    _Float16 h;
+    std::memcpy(&h, &bits, 2);
+    return float(h);
+  }
+  uint32_t wide = uint32_t(bits) << 16;
+  float f;
+  std::memcpy(&f, &wide, 4);
+  return f;
+}
+
+} // namespace
+
+Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
+                                         const RunConfig &c) {
+  Expected<const CudaDriver *> driverOr = CudaDriver::get();
+  if (!driverOr)
+    return driverOr.error();
+  const CudaDriver &d = **driverOr;
+  Expected<Program> program = builtinVariant(c.variant);
+  if (!program)
+    return program.error();
+  Expected<Attention> attention = Attention::create(runtime, *program);
+  if (!attention)
+    return attention.error();
+  auto refType = c.dtype == DType::f16 ? reference::InputType::f16
+                                       : reference::InputType::bf16;
+  Expected<reference::Problem> problem =
+      reference::problemFor(c.variant, c.batch, c.headsQ, c.headsKv,
+                            c.seqlenQ, c.seqlenKv, c.headDim, refType);
+  if (!problem)
+    return problem.error();
+
+  std::mt19937 gen(1234);
+  std::normal_distribution<float> normal;
+  auto random = [&](size_t n) {
+    std::vector<float> t(n);
+    for (float &x : t)
+      x = reference::round(normal(gen), refType);
+    return t;
+  };
+  size_t nq = size_t(c.batch) * c.headsQ * c.seqlenQ * c.headDim;
+  size_t nkv = size_t(c.batch) * c.headsKv * c.seqlenKv * c.headDim;
+  std::vector<float> q = random(nq), k = random(nkv), v = random(nkv),
+                     dO = random(nq);
+
+  std::vector<DeviceBuffer> buffers;
+  buffers.reserve(16);
+  auto alloc = [&](size_t bytes) -> Expected<CUdeviceptr> {
+    buffers.push_back({&d, 0});
+    if (auto e = d.check("cuMemAlloc",
+                         d.cuMemAlloc(&buffers.back().ptr, std::max<size_t>(bytes, 16))))
+      return *e;
+    return buffers.back().ptr;
+  };
+  auto upload = [&](const void *host, size_t bytes) -> Expected<CUdeviceptr> {
+    Expected<CUdeviceptr> ptr = alloc(bytes);
+    if (!ptr)
+      return ptr;
+    if (auto e = d.check("cuMemcpyHtoD", d.cuMemcpyHtoD(*ptr, host, bytes)))
+      return *e;
+    return ptr;
+  };
+  auto uploadInput = [&](const std::vector<float> &t) {
+    std::vector<uint16_t> bits(t.size());
+    for (size_t i = 0; i < t.size(); ++i)
+      bits[i] = toBits(t[i], c.dtype);
+    return upload(bits.data(), bits.size() * 2);
+  };
+  auto view = [&](CUdeviceptr p, int h, int n, DType type, int dim) {
+    return TensorView::contiguous(reinterpret_cast<void *>(p), type, c.batch,
+                                  h, n, dim);
+  };
+  Expected<CUdeviceptr> dq_ = uploadInput(q), dk_ = uploadInput(k),
+                        dv_ = uploadInput(v), ddo = uploadInput(dO);
+  size_t lseCount = size_t(c.batch) * c.headsQ * c.seqlenQ;
+  Expected<CUdeviceptr> dout = alloc(nq * 2), dlse = alloc(lseCount * 4),
+                        gq = alloc(nq * 2), gk = alloc(nkv * 2),
+                        gv = alloc(nkv * 2);
+  for (auto *e : {&dq_, &dk_, &dv_, &ddo, &dout, &dlse, &gq, &gk, &gv})
+    if (!*e)
+      return e->error();
+  // NaN everywhere an output goes: an element the kernel forgets fails.
+  for (auto [ptr, bytes] : {std::pair{*dout, nq * 2}, std::pair{*dlse, lseCount * 4},
+                            std::pair{*gq, nq * 2}, std::pair{*gk, nkv * 2},
+                            std::pair{*gv, nkv * 2}})
+    d.cuMemsetD8(ptr, 0xff, bytes);
+
+  AttentionParams params;
+  const reference::Problem &p = *problem;
+  params.dropoutSeed = p.seed;
+  params.dropoutOffset = p.offset;
+  for (const ParamInfo &info : program->params()) {
+    if (info.name == "window")
+      params.scalars[info.name] = int32_t(p.window);
+    else if (info.name == "prefix")
+      params.scalars[info.name] = int32_t(p.prefix);
+    else if (info.name == "max_distance")
+      params.scalars[info.name] = int32_t(p.maxDistance);
+    else if (info.name == "softcap")
+      params.scalars[info.name] = float(p.softcap);
+  }
+  for (const BufferInfo &info : program->buffers()) {
+    BufferView b;
+    Expected<CUdeviceptr> ptr = CUdeviceptr(0);
+    if (info.name == "slopes") {
+      ptr = upload(p.slopes.data(), p.slopes.size() * 4);
+      b.dtype = DType::f32;
+      b.shape = {int64_t(p.slopes.size())};
+    } else if (info.name == "doc_ids") {
+      ptr = upload(p.docIds.data(), p.docIds.size() * 4);
+      b.dtype = DType::i32;
+      b.shape = {c.batch, p.docColumns};
+      b.rowStride = p.docColumns;
+    } else if (info.name == "bias") {
+      ptr = upload(p.bias.data(), p.bias.size() * 4);
+      b.dtype = DType::f32;
+      b.shape = {c.headsQ, p.biasColumns};
+      b.rowStride = p.biasColumns;
+    }
+    if (!ptr)
+      return ptr.error();
+    b.data = reinterpret_cast<void *>(*ptr);
+    params.buffers[info.name] = b;
+  }
+
+  TensorView tq = view(*dq_, c.headsQ, c.seqlenQ, c.dtype, c.headDim),
+             tk = view(*dk_, c.headsKv, c.seqlenKv, c.dtype, c.headDim),
+             tv = view(*dv_, c.headsKv, c.seqlenKv, c.dtype, c.headDim),
+             to = view(*dout, c.headsQ, c.seqlenQ, c.dtype, c.headDim),
+             tl = view(*dlse, c.headsQ, c.seqlenQ, DType::f32, 1),
+             tdo = view(*ddo, c.headsQ, c.seqlenQ, c.dtype, c.headDim),
+             tgq = view(*gq, c.headsQ, c.seqlenQ, c.dtype, c.headDim),
+             tgk = view(*gk, c.headsKv, c.seqlenKv, c.dtype, c.headDim),
+             tgv = view(*gv, c.headsKv, c.seqlenKv, c.dtype, c.headDim);
+
+  auto timed = [&](auto launch) -> Expected<double> {
+    Status s = launch(); // compiles on first use; also the warm-up
+    if (!s.ok())
+      return s.error();
+    d.cuStreamSynchronize(nullptr);
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < c.iterations; ++i)
+      if (Status r = launch(); !r.ok())
+        return r.error();
+    if (auto e = d.check("cuStreamSynchronize", d.cuStreamSynchronize(nullptr)))
+      return *e;
+    std::chrono::duration<double, std::milli> ms =
+        std::chrono::steady_clock::now() - start;
+    return ms.count() / std::max(1, c.iterations);
+  };
+  RunReport report;
+  Expected<double> fwd = timed(
+      [&] { return attention->forward(tq, tk, tv, to, tl, params); });
+  if (!fwd)
+    return fwd.error();
+  report.forwardMs = *fwd;
+  if (c.backward) {
+    Expected<double> bwd = timed([&] {
+      return attention->backward(tq, tk, tv, to, tl, tdo, tgq, tgk, tgv,
+                                 params);
+    });
+    if (!bwd)
+      return bwd.error();
+    report.backwardMs = *bwd;
+  }
+  double flops = 4.0 * c.batch * c.headsQ * double(c.seqlenQ) * c.seqlenKv *
+                 c.headDim;
+  report.forwardTflops = flops / (report.forwardMs * 1e-3) / 1e12;
+  report.backwardTflops =
+      c.backward ? 2.5 * flops / (report.backwardMs * 1e-3) / 1e12 : 0;
+  report.lines.push_back("forward " + std::to_string(report.forwardMs) +
+                         " ms, " + std::to_string(report.forwardTflops) +
+                         " TFLOP/s (dense FLOPs)");
+  if (c.backward)
+    report.lines.push_back("backward " + std::to_string(report.backwardMs) +
+                           " ms, " + std::to_string(report.backwardTflops) +
+                           " TFLOP/s (2.5x dense FLOPs)");
+  if (!c.check)
+    return report;
+
+  auto download = [&](CUdeviceptr ptr, size_t n, DType type) {
+    std::vector<float> out(n);
+    if (type == DType::f32) {
+      d.cuMemcpyDtoH(out.data(), ptr, n * 4);
+      return out;
+    }
+    std::vector<uint16_t> bits(n);
+    d.cuMemcpyDtoH(bits.data(), ptr, n * 2);
+    for (size_t i = 0; i < n; ++i)
+      out[i] = fromBits(bits[i], type);
+    return out;
+  };
+  reference::Outputs exact =
+      reference::backward(p, q, k, v, dO, reference::Precision::exact);
+  reference::Outputs low =
+      reference::backward(p, q, k, v, dO, reference::Precision::lowPrecision);
+  auto check = [&](const char *name, const std::vector<float> &got,
+                   const std::vector<double> &e, const std::vector<double> &l,
+                   double floor) {
+    reference::Comparison cmp = reference::compare(got, e, l);
+    bool pass = !cmp.sawNaN && cmp.maxError <= std::max(cmp.tolerance, floor);
+    report.pass &= pass;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%-4s %s max|err| %.2e (tolerance %.2e), relative %.1e%s",
+                  name, pass ? "pass" : "FAIL", cmp.maxError,
+                  std::max(cmp.tolerance, floor), cmp.relativeError,
+                  cmp.sawNaN ? ", NaN left" : "");
+    report.lines.push_back(line);
+  };
+  check("o", download(*dout, nq, c.dtype), exact.o, low.o, 0);
+  // exp2/lg2 approximations put ~1e-6 relative on the log-sum-exp.
+  check("lse", download(*dlse, lseCount, DType::f32), exact.lse, low.lse, 1e-4);
+  if (c.backward) {
+    check("dq", download(*gq, nq, c.dtype), exact.dq, low.dq, 0);
+    check("dk", download(*gk, nkv, c.dtype), exact.dk, low.dk, 0);
+    check("dv", download(*gv, nkv, c.dtype), exact.dv, low.dv, 0);
+  }
+  return report;
+}

@@ -1,0 +1,43 @@
+//===- Runner.h - one variant on the GPU, checked and timed -----*- C++ -*-===//
+//
+// What flashjit-run and the main job share: random inputs (normal, rounded
+// to the input type) for a built-in variant, the forward (and backward)
+// through the C++ API on device memory, the outputs checked against the
+// CPU reference by the testing.md rule, and the time of the launches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHJIT_TOOLS_RUNNER_RUNNER_H
+#define FLASHJIT_TOOLS_RUNNER_RUNNER_H
+
+#include "flashjit/flashjit.h"
+
+#include <string>
+#include <vector>
+
+namespace flashjit {
+
+struct RunConfig {
+  std::string variant = "causal";
+  int batch = 2, headsQ = 8, headsKv = 8, seqlenQ = 512, seqlenKv = 512,
+      headDim = 128;
+  DType dtype = DType::bf16;
+  bool backward = true;
+  int iterations = 10; ///< timed launches after one warm-up
+  bool check = true;   ///< compare with the CPU reference
+};
+
+struct RunReport {
+  bool pass = true;
+  std::vector<std::string> lines; ///< one per output checked, and timings
+  double forwardMs = 0, backwardMs = 0;
+  double forwardTflops = 0, backwardTflops = 0;
+};
+
+/// Runs `config` on `runtime`'s device.
+Expected<RunReport> runVariant(std::shared_ptr<Runtime> runtime,
+                               const RunConfig &config);
+
+} // namespace flashjit
+
+#endif // FLASHJIT_TOOLS_RUNNER_RUNNER_H
