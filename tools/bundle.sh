@@ -10,9 +10,9 @@ out=$root/.bundle
 "$root/tools/build.sh" deps
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DFLASHJIT_LINK_DYLIB=OFF >/dev/null
-cmake --build "$build" -j "${JOBS:-$(nproc)}" --target flashjit-ptx flashjit flashjit-run FlashjitShared
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target flashjit-ptx flashjit flashjit-run flashjit-gpu-tests FlashjitShared
 rm -rf "$out" && mkdir -p "$out"
-cp "$build/bin/flashjit-ptx" "$build/bin/flashjit" "$build/bin/flashjit-run" "$build/lib/libflashjit.so" "$out/"
+cp "$build/bin/flashjit-ptx" "$build/bin/flashjit" "$build/bin/flashjit-run" "$build/bin/flashjit-gpu-tests" "$build/lib/libflashjit.so" "$out/"
 strip "$out"/*
 # Nothing from LLVM or MLIR may be left to the dynamic loader.
 if ldd "$out"/* | grep -E "libLLVM|libMLIR|libstdc\+\+"; then

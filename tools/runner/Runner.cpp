@@ -107,12 +107,40 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
       bits[i] = toBits(t[i], c.dtype);
     return upload(bits.data(), bits.size() * 2);
   };
-  auto view = [&](CUdeviceptr p, int h, int n, DType type, int dim) {
-    return TensorView::contiguous(reinterpret_cast<void *>(p), type, c.batch,
-                                  h, n, dim);
+  // Host tensors are [B, H, N, D]; token-major device tensors are
+  // [B, N, H, D], so uploads and downloads permute.
+  auto permute = [&](const std::vector<float> &t, int h, int n, bool toDevice) {
+    if (!c.tokenMajor)
+      return t;
+    std::vector<float> out(t.size());
+    int D = c.headDim;
+    for (int b = 0; b < c.batch; ++b)
+      for (int hh = 0; hh < h; ++hh)
+        for (int i = 0; i < n; ++i)
+          for (int x = 0; x < D; ++x) {
+            size_t bhnd = ((size_t(b) * h + hh) * n + i) * D + x;
+            size_t bnhd = ((size_t(b) * n + i) * h + hh) * D + x;
+            if (toDevice)
+              out[bnhd] = t[bhnd];
+            else
+              out[bhnd] = t[bnhd];
+          }
+    return out;
   };
-  Expected<CUdeviceptr> dq_ = uploadInput(q), dk_ = uploadInput(k),
-                        dv_ = uploadInput(v), ddo = uploadInput(dO);
+  auto view = [&](CUdeviceptr p, int h, int n, DType type, int dim) {
+    TensorView t = TensorView::contiguous(reinterpret_cast<void *>(p), type,
+                                          c.batch, h, n, dim);
+    if (c.tokenMajor && dim > 1) {
+      t.strides[2] = int64_t(h) * dim; // next token
+      t.strides[1] = dim;              // next head
+      t.strides[0] = int64_t(n) * h * dim;
+    }
+    return t;
+  };
+  Expected<CUdeviceptr> dq_ = uploadInput(permute(q, c.headsQ, c.seqlenQ, true)),
+                        dk_ = uploadInput(permute(k, c.headsKv, c.seqlenKv, true)),
+                        dv_ = uploadInput(permute(v, c.headsKv, c.seqlenKv, true)),
+                        ddo = uploadInput(permute(dO, c.headsQ, c.seqlenQ, true));
   size_t lseCount = size_t(c.batch) * c.headsQ * c.seqlenQ;
   Expected<CUdeviceptr> dout = alloc(nq * 2), dlse = alloc(lseCount * 4),
                         gq = alloc(nq * 2), gk = alloc(nkv * 2),
@@ -249,13 +277,17 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
                   cmp.sawNaN ? ", NaN left" : "");
     report.lines.push_back(line);
   };
-  check("o", download(*dout, nq, c.dtype), exact.o, low.o, 0);
+  check("o", permute(download(*dout, nq, c.dtype), c.headsQ, c.seqlenQ, false),
+        exact.o, low.o, 0);
   // exp2/lg2 approximations put ~1e-6 relative on the log-sum-exp.
   check("lse", download(*dlse, lseCount, DType::f32), exact.lse, low.lse, 1e-4);
   if (c.backward) {
-    check("dq", download(*gq, nq, c.dtype), exact.dq, low.dq, 0);
-    check("dk", download(*gk, nkv, c.dtype), exact.dk, low.dk, 0);
-    check("dv", download(*gv, nkv, c.dtype), exact.dv, low.dv, 0);
+    check("dq", permute(download(*gq, nq, c.dtype), c.headsQ, c.seqlenQ, false),
+          exact.dq, low.dq, 0);
+    check("dk", permute(download(*gk, nkv, c.dtype), c.headsKv, c.seqlenKv, false),
+          exact.dk, low.dk, 0);
+    check("dv", permute(download(*gv, nkv, c.dtype), c.headsKv, c.seqlenKv, false),
+          exact.dv, low.dv, 0);
   }
   return report;
 }

@@ -25,6 +25,9 @@ struct RunConfig {
   bool backward = true;
   int iterations = 10; ///< timed launches after one warm-up
   bool check = true;   ///< compare with the CPU reference
+  /// Store Q, K, V, O and the gradients as [B, N, H, D] and hand flashjit
+  /// [B, H, N, D] views of them (strides not contiguous).
+  bool tokenMajor = false;
 };
 
 struct RunReport {

@@ -1,0 +1,97 @@
+//===- GpuTest.cpp - every built-in variant on the GPU, checked -----------===//
+//
+// Forward and backward through the C++ API against the CPU float64
+// reference (shared/testing.md), for every built-in variant, head dims 64
+// and 128, fp16 and bf16, and the shapes testing.md names. Skips, with the
+// reason, where no driver or GPU is found.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/runner/Runner.h"
+
+#include <gtest/gtest.h>
+
+using namespace flashjit;
+
+namespace {
+
+struct Shape {
+  int batch, headsQ, headsKv, seqlenQ, seqlenKv;
+  bool tokenMajor;
+};
+
+// Seqlens 1, 17, 1000, 4097 (not multiples of any block), q != kv both
+// ways, B > 1, GQA 4:1 and 2:1, a [B, N, H, D] layout viewed as [B, H, N, D].
+const Shape kShapes[] = {
+    {1, 2, 2, 1, 1, false},      {2, 4, 1, 17, 17, true},
+    {1, 4, 4, 1000, 1000, false}, {1, 2, 2, 257, 4097, false},
+    {2, 8, 2, 300, 200, true},   {1, 2, 1, 4097, 300, false},
+};
+
+std::shared_ptr<Runtime> &gpu() {
+  static std::shared_ptr<Runtime> runtime;
+  static std::string why;
+  if (!runtime && why.empty()) {
+    Expected<std::shared_ptr<Runtime>> r = Runtime::create();
+    if (r)
+      runtime = *r;
+    else
+      why = r.error().message();
+  }
+  return runtime;
+}
+
+std::string whyNoGpu() {
+  Expected<std::shared_ptr<Runtime>> r = Runtime::create();
+  return r ? "" : r.error().message();
+}
+
+using Param = std::tuple<std::string, int, DType>;
+
+class GpuVariantTest : public ::testing::TestWithParam<Param> {};
+
+TEST_P(GpuVariantTest, ForwardAndBackwardMatchTheReference) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  auto [variant, headDim, dtype] = GetParam();
+  for (const Shape &s : kShapes) {
+    RunConfig config;
+    config.variant = variant;
+    config.headDim = headDim;
+    config.dtype = dtype;
+    config.batch = s.batch;
+    config.headsQ = s.headsQ;
+    config.headsKv = s.headsKv;
+    config.seqlenQ = s.seqlenQ;
+    config.seqlenKv = s.seqlenKv;
+    config.tokenMajor = s.tokenMajor;
+    config.iterations = 0;
+    Expected<RunReport> report = runVariant(gpu(), config);
+    ASSERT_TRUE(report) << report.error().message();
+    std::string lines;
+    for (const std::string &line : report->lines)
+      lines += "\n  " + line;
+    EXPECT_TRUE(report->pass)
+        << variant << " d=" << headDim << " B=" << s.batch << " H="
+        << s.headsQ << "/" << s.headsKv << " N=" << s.seqlenQ << "/"
+        << s.seqlenKv << (s.tokenMajor ? " [B,N,H,D]" : "") << lines;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Builtins, GpuVariantTest,
+    ::testing::Combine(
+        ::testing::ValuesIn([] {
+          std::vector<std::string> names;
+          for (const BuiltinVariant &v : builtinVariants())
+            names.push_back(v.name);
+          return names;
+        }()),
+        ::testing::Values(64, 128), ::testing::Values(DType::f16, DType::bf16)),
+    [](const ::testing::TestParamInfo<Param> &info) {
+      return std::get<0>(info.param) + "_d" +
+             std::to_string(std::get<1>(info.param)) +
+             (std::get<2>(info.param) == DType::f16 ? "_fp16" : "_bf16");
+    });
+
+} // namespace
