@@ -3,6 +3,8 @@
 #include "tools/reference/Reference.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -188,10 +190,11 @@ Outputs reference::backward(const Problem &p, const std::vector<float> &q,
     out.dv.assign(size_t(B) * Hkv * Nk * D, 0.0);
   }
   const double rescale = 1.0 / (1.0 - p.dropoutRate);
-  std::vector<double> raw(Nk), s(Nk), prob(Nk), dropped(Nk);
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < H; ++h) {
-      int hk = h / (H / Hkv);
+  // One task per (batch, key head): the query heads of a GQA group add
+  // into the same dK and dV, so they stay in one task.
+  auto task = [&](int b, int hk) {
+    std::vector<double> raw(Nk), s(Nk), prob(Nk), dropped(Nk);
+    for (int h = hk * (H / Hkv); h < (hk + 1) * (H / Hkv); ++h) {
       auto Q = [&](int i, int d) { return double(q[((size_t(b) * H + h) * Nq + i) * D + d]); };
       auto K = [&](int j, int d) { return double(k[((size_t(b) * Hkv + hk) * Nk + j) * D + d]); };
       auto V = [&](int j, int d) { return double(v[((size_t(b) * Hkv + hk) * Nk + j) * D + d]); };
@@ -251,6 +254,24 @@ Outputs reference::backward(const Problem &p, const std::vector<float> &q,
         }
       }
     }
+  };
+  std::vector<std::pair<int, int>> tasks;
+  for (int b = 0; b < B; ++b)
+    for (int hk = 0; hk < Hkv; ++hk)
+      tasks.push_back({b, hk});
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t t; (t = next++) < tasks.size();)
+      task(tasks[t].first, tasks[t].second);
+  };
+  unsigned n = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
+                                               unsigned(tasks.size())));
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i)
+    threads.emplace_back(worker);
+  worker();
+  for (std::thread &t : threads)
+    t.join();
   if (withGrads && low)
     for (std::vector<double> *g : {&out.dq, &out.dk, &out.dv})
       for (double &x : *g)
