@@ -3,6 +3,8 @@
 #include "flashjit/flashjit.h"
 
 #include "compiler/Compiler.h"
+#include "compiler/analysis/AttentionChain.h"
+#include "compiler/frontend/ProgramState.h"
 #include "runtime/Logging.h"
 #include "runtime/Validation.h"
 #include "runtime/cache/KernelCache.h"
@@ -17,6 +19,7 @@
 #include <sstream>
 
 using namespace flashjit;
+using mlir::cast;
 
 //===----------------------------------------------------------------------===//
 // Kernel metadata in the cache
@@ -155,9 +158,15 @@ Expected<Attention> Attention::create(std::shared_ptr<Runtime> runtime,
                                       Program variant) {
   if (!runtime)
     return Error("Attention::create needs a runtime");
-  // Check fusibility now rather than at the first launch.
-  CompileOptions probe;
-  probe.target = runtime->state().target;
+  // A program the compiler cannot fuse is an error now, not at the first
+  // launch.
+  {
+    DiagnosticCollector diagnostics(variant.context());
+    auto program = cast<tile::ProgramOp>(variant.module().getBody()->front());
+    if (failed(matchAttentionChain(program)))
+      return Error(diagnostics.message("variant '" + variant.name() +
+                                       "' cannot be fused"));
+  }
   auto state = std::make_shared<State>(State{runtime, variant, variant.str()});
   return Attention(std::move(state));
 }

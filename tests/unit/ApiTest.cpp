@@ -303,6 +303,28 @@ TEST(CApi, NullArguments) {
   flashjit_attention_destroy(nullptr);
 }
 
+TEST(Api, UnfusableProgramIsRejectedAtCreation) {
+  const char *text = R"(
+tile.program @twice {
+  %q = tile.load_q : !tile.tile<[q, d], input>
+  %k = tile.load_k : !tile.tile<[kv, d], input>
+  %s = tile.dot %q, %k transpose_rhs : !tile.tile<[q, d], input>, !tile.tile<[kv, d], input> -> !tile.tile<[q, kv], f32>
+  %p, %lse = tile.softmax %s : !tile.tile<[q, kv], f32>
+  %e = tile.exp %p : !tile.tile<[q, kv], f32>
+  %v = tile.load_v : !tile.tile<[kv, d], input>
+  %o = tile.dot %p, %v : !tile.tile<[q, kv], f32>, !tile.tile<[kv, d], input> -> !tile.tile<[q, d], f32>
+  tile.store %o, %lse : !tile.tile<[q, d], f32>, !tile.tile<[q], f32>
+})";
+  Expected<Program> program = Program::parse(text, "twice.mlir");
+  ASSERT_TRUE(program) << program.error().message();
+  Expected<Attention> attention = Attention::create(offlineRuntime(), *program);
+  ASSERT_FALSE(attention);
+  EXPECT_TRUE(contains(attention.error().message(),
+                       "twice.mlir:7:8: error: 'tile.exp' op breaks the "
+                       "attention chain: it reads the probabilities"))
+      << attention.error().message();
+}
+
 TEST(CApi, UnknownOfflineTarget) {
   flashjit_runtime *rt = nullptr;
   EXPECT_EQ(flashjit_runtime_create(0, nullptr, "sm_99", &rt), FLASHJIT_ERROR);
