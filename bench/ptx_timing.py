@@ -52,12 +52,10 @@ def main():
                 lse = torch.empty(B, H, N, device="cuda")
                 delta = torch.empty_like(lse)
                 dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-                vals = {"batch": B, "heads_q": H, "heads_kv": H, "seqlen_q": N, "seqlen_kv": N,
-                        "softmax_scale": 1 / math.sqrt(D), "lse": lse, "delta": delta}
-                for name, t in (("q", q), ("k", k), ("v", v), ("o", o), ("do", do), ("dq", dq),
-                                ("dk", dk), ("dv", dv)):
-                    vals.update({name: t, name + ".batch_stride": t.stride(0),
-                                 name + ".head_stride": t.stride(1), name + ".row_stride": t.stride(2)})
+                vals = fwd.launch_values(
+                    (B, H, H, N, N), 1 / math.sqrt(D),
+                    {"q": q, "k": k, "v": v, "o": o, "do": do, "dq": dq, "dk": dk, "dv": dv},
+                    {}, lse=lse, delta=delta)
 
                 def ours_fwd():
                     fk.launch(((N + fsig["block_m"] - 1) // fsig["block_m"], B * H), vals)

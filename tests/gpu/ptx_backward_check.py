@@ -62,25 +62,10 @@ def main():
             dv = torch.full_like(v, float("nan"))
             scale = 1.0 / math.sqrt(D)
             extra = fwd.extras_for(variant, B, H, max(Nq, Nkv), dev)
-            values = {"batch": B, "heads_q": H, "heads_kv": Hkv, "seqlen_q": Nq, "seqlen_kv": Nkv,
-                      "softmax_scale": scale, "lse": lse, "delta": delta}
-            for name, t in (("q", q), ("k", k), ("v", v), ("o", o), ("do", do), ("dq", dq),
-                            ("dk", dk), ("dv", dv)):
-                values[name] = t
-                values[name + ".batch_stride"] = t.stride(0)
-                values[name + ".head_stride"] = t.stride(1)
-                values[name + ".row_stride"] = t.stride(2)
-            for name, val in extra.items():
-                if torch.is_tensor(val):
-                    values[name] = val
-                    for d_, n_ in enumerate(val.shape):
-                        values[f"{name}.extent{d_}"] = n_
-                    if val.dim() == 2:
-                        values[f"{name}.row_stride"] = val.stride(0)
-                elif name in ("seed", "offset"):
-                    values["dropout." + name] = val
-                else:
-                    values[name] = val
+            values = fwd.launch_values(
+                (B, H, Hkv, Nq, Nkv), scale,
+                {"q": q, "k": k, "v": v, "o": o, "do": do, "dq": dq, "dk": dk, "dv": dv},
+                extra, lse=lse, delta=delta)
             fk.launch(((Nq + fsig["block_m"] - 1) // fsig["block_m"], B * H), values)
             s = bsigs["backward_delta"]
             bk["backward_delta"].launch(((Nq + s["threads"] - 1) // s["threads"], B * H), values)

@@ -198,19 +198,14 @@ def extras_for(variant, B, H, N, device):
     return {}
 
 
-def run_case(kernel, variant, dtype, B, H, Hkv, Nq, Nkv, D, std):
-    dev = "cuda"
-    g = torch.Generator(device=dev).manual_seed(B * 1000 + Nq * 7 + Nkv)
-    q = (torch.randn(B, H, Nq, D, device=dev, generator=g) * std).to(dtype)
-    k = (torch.randn(B, Hkv, Nkv, D, device=dev, generator=g) * std).to(dtype)
-    v = torch.randn(B, Hkv, Nkv, D, device=dev, generator=g).to(dtype)
-    o = torch.full((B, H, Nq, D), float("nan"), device=dev, dtype=dtype)
-    lse = torch.full((B, H, Nq), float("nan"), device=dev, dtype=torch.float32)
-    scale = 1.0 / math.sqrt(D)
-    extra = extras_for(variant, B, H, max(Nq, Nkv), dev)
+def launch_values(sizes, scale, tensors, extra, **pointers):
+    """The kernel arguments by name, as the --signature JSON names them:
+    sizes (B, Hq, Hkv, Nq, Nkv), [B, H, N, D] tensors with their strides,
+    the variant's scalars and buffers, and plain pointers (lse, delta)."""
+    B, H, Hkv, Nq, Nkv = sizes
     values = {"batch": B, "heads_q": H, "heads_kv": Hkv, "seqlen_q": Nq, "seqlen_kv": Nkv,
-              "softmax_scale": scale, "lse": lse}
-    for name, t in (("q", q), ("k", k), ("v", v), ("o", o)):
+              "softmax_scale": scale, **pointers}
+    for name, t in tensors.items():
         values[name] = t
         values[name + ".batch_stride"] = t.stride(0)
         values[name + ".head_stride"] = t.stride(1)
@@ -226,6 +221,21 @@ def run_case(kernel, variant, dtype, B, H, Hkv, Nq, Nkv, D, std):
             values["dropout." + name] = val
         else:
             values[name] = val
+    return values
+
+
+def run_case(kernel, variant, dtype, B, H, Hkv, Nq, Nkv, D, std):
+    dev = "cuda"
+    g = torch.Generator(device=dev).manual_seed(B * 1000 + Nq * 7 + Nkv)
+    q = (torch.randn(B, H, Nq, D, device=dev, generator=g) * std).to(dtype)
+    k = (torch.randn(B, Hkv, Nkv, D, device=dev, generator=g) * std).to(dtype)
+    v = torch.randn(B, Hkv, Nkv, D, device=dev, generator=g).to(dtype)
+    o = torch.full((B, H, Nq, D), float("nan"), device=dev, dtype=dtype)
+    lse = torch.full((B, H, Nq), float("nan"), device=dev, dtype=torch.float32)
+    scale = 1.0 / math.sqrt(D)
+    extra = extras_for(variant, B, H, max(Nq, Nkv), dev)
+    values = launch_values((B, H, Hkv, Nq, Nkv), scale, {"q": q, "k": k, "v": v, "o": o},
+                           extra, lse=lse)
     grid = ((Nq + kernel.sig["block_m"] - 1) // kernel.sig["block_m"], B * H)
     kernel.launch(grid, values)
     torch.cuda.synchronize()
