@@ -9,7 +9,6 @@ with the float64 reference of ptx_forward_check.py by the testing.md rule.
 Outputs are filled with NaN first. Usage:
     runtime_check.py LIBFLASHJIT [--quick]
 """
-import ctypes
 import math
 import os
 import sys
@@ -17,92 +16,12 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
+import flashjit  # noqa: E402
 import ptx_forward_check as ref  # noqa: E402
 import ptx_backward_check as bref  # noqa: E402
 
-F16, BF16, F32, I32 = 0, 1, 2, 3
-
-
-class Tensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_int),
-                ("shape", ctypes.c_int64 * 4), ("strides", ctypes.c_int64 * 4)]
-
-
-class Scalar(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int),
-                ("f32", ctypes.c_float), ("i32", ctypes.c_int32)]
-
-
-class Buffer(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("data", ctypes.c_void_p), ("dtype", ctypes.c_int),
-                ("rank", ctypes.c_int32), ("shape", ctypes.c_int64 * 2), ("row_stride", ctypes.c_int64)]
-
-
-class Params(ctypes.Structure):
-    _fields_ = [("has_softmax_scale", ctypes.c_int32), ("softmax_scale", ctypes.c_float),
-                ("dropout_seed", ctypes.c_uint64), ("dropout_offset", ctypes.c_uint64),
-                ("scalars", ctypes.POINTER(Scalar)), ("num_scalars", ctypes.c_int32),
-                ("buffers", ctypes.POINTER(Buffer)), ("num_buffers", ctypes.c_int32)]
-
-
-class Flashjit:
-    def __init__(self, path, cache_dir=None):
-        self.lib = ctypes.CDLL(path)
-        self.lib.flashjit_last_error.restype = ctypes.c_char_p
-        torch.zeros(1, device="cuda")
-        self.rt = ctypes.c_void_p()
-        self.check(self.lib.flashjit_runtime_create(0, cache_dir.encode() if cache_dir else None,
-                                                    None, ctypes.byref(self.rt)))
-        self.variants = {}
-
-    def check(self, status):
-        if status != 0:
-            raise RuntimeError(self.lib.flashjit_last_error().decode())
-
-    def attention(self, name):
-        if name not in self.variants:
-            a = ctypes.c_void_p()
-            self.check(self.lib.flashjit_attention_create_builtin(self.rt, name.encode(), ctypes.byref(a)))
-            self.variants[name] = a
-        return self.variants[name]
-
-
-def tensor(t):
-    dt = {torch.float16: F16, torch.bfloat16: BF16, torch.float32: F32}[t.dtype]
-    shape = list(t.shape) + [1] * (4 - t.dim())
-    strides = list(t.stride()) + [1] * (4 - t.dim())
-    return Tensor(t.data_ptr(), dt, (ctypes.c_int64 * 4)(*shape), (ctypes.c_int64 * 4)(*strides))
-
-
-def params_for(extra):
-    scalars, buffers, keep = [], [], []
-    p = Params()
-    for name, val in extra.items():
-        if name in ("seed", "offset", "dropout_rate"):
-            continue
-        if torch.is_tensor(val):
-            b = Buffer(name.encode(), val.data_ptr(), F32 if val.dtype == torch.float32 else I32,
-                       val.dim(), (ctypes.c_int64 * 2)(*(list(val.shape) + [0])[:2]),
-                       val.stride(0) if val.dim() == 2 else 0)
-            buffers.append(b)
-        elif isinstance(val, float):
-            scalars.append(Scalar(name.encode(), F32, val, 0))
-        else:
-            scalars.append(Scalar(name.encode(), I32, 0.0, int(val)))
-    p.dropout_seed = extra.get("seed", 0)
-    p.dropout_offset = extra.get("offset", 0)
-    if scalars:
-        arr = (Scalar * len(scalars))(*scalars)
-        keep.append(arr)
-        p.scalars, p.num_scalars = arr, len(scalars)
-    if buffers:
-        arr = (Buffer * len(buffers))(*buffers)
-        keep.append(arr)
-        p.buffers, p.num_buffers = arr, len(buffers)
-    return p, keep
-
-
-def run(fj, variant, dtype, B, H, Hkv, Nq, Nkv, D, std, bnhd):
+def run(fj, attentions, variant, dtype, B, H, Hkv, Nq, Nkv, D, std, bnhd):
     dev = "cuda"
     g = torch.Generator(device=dev).manual_seed(B * 1000 + Nq * 7 + Nkv + D)
 
@@ -117,13 +36,13 @@ def run(fj, variant, dtype, B, H, Hkv, Nq, Nkv, D, std, bnhd):
     dq, dk, dv = (torch.full(t.shape, float("nan"), device=dev, dtype=dtype) for t in (q, k, v))
     scale = 1.0 / math.sqrt(D)
     extra = ref.extras_for(variant, B, H, max(Nq, Nkv), dev)
-    p, keep = params_for(extra)
-    att = fj.attention(variant)
-    stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
-    T = [tensor(t) for t in (q, k, v, o, lse)]
-    fj.check(fj.lib.flashjit_forward(att, *[ctypes.byref(t) for t in T], ctypes.byref(p), stream))
-    TB = [tensor(t) for t in (q, k, v, o, lse, do, dq, dk, dv)]
-    fj.check(fj.lib.flashjit_backward(att, *[ctypes.byref(t) for t in TB], ctypes.byref(p), stream))
+    named = {n: val for n, val in extra.items() if n not in ("seed", "offset", "dropout_rate")}
+    params = flashjit.Params(seed=extra.get("seed", 0), offset=extra.get("offset", 0), **named)
+    if variant not in attentions:
+        attentions[variant] = fj.builtin(variant)
+    att = attentions[variant]
+    att.forward(q, k, v, o, lse, params)
+    att.backward(q, k, v, o, lse, do, dq, dk, dv, params)
     torch.cuda.synchronize()
 
     o64, lse64, olp, lselp = ref.reference(variant, q, k, v, scale, extra, dtype)
@@ -153,7 +72,8 @@ def run(fj, variant, dtype, B, H, Hkv, Nq, Nkv, D, std, bnhd):
 
 def main():
     ref.philox_known_answers()
-    fj = Flashjit(sys.argv[1], os.environ.get("FLASHJIT_CACHE_DIR"))
+    fj = flashjit.Runtime(sys.argv[1], cache_dir=os.environ.get("FLASHJIT_CACHE_DIR"))
+    attentions = {}
     quick = "--quick" in sys.argv
     variants = ["full", "causal", "causal_bottom_right", "sliding_window", "alibi", "softcap",
                 "prefix_lm", "document", "relative_bias", "dropout", "causal_window_alibi_dropout"]
@@ -168,8 +88,8 @@ def main():
                 for (B, H, Hkv, Nq, Nkv, std, bnhd) in shapes:
                     total += 1
                     try:
-                        ok, msg = run(fj, variant, dtype, B, H, Hkv, Nq, Nkv, D, std, bnhd)
-                    except RuntimeError as e:
+                        ok, msg = run(fj, attentions, variant, dtype, B, H, Hkv, Nq, Nkv, D, std, bnhd)
+                    except flashjit.FlashjitError as e:
                         ok, msg = False, f"error: {e}"
                     failures += not ok
                     print(f"{'PASS' if ok else 'FAIL'} {variant:28s} d={D} {str(dtype)[6:]} B={B} H={H}/{Hkv} "

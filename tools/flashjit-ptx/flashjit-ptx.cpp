@@ -16,25 +16,38 @@
 using namespace flashjit;
 namespace cl = llvm::cl;
 
+// --help lists these alone, not the options LLVM's libraries register.
+static cl::OptionCategory toolOptions("flashjit-ptx options");
+
 static cl::opt<std::string> input(cl::Positional, cl::Required,
-                                  cl::desc("<built-in variant or .mlir file>"));
-static cl::opt<std::string> targetName("target", cl::init("sm_90a"),
-                                       cl::desc("GPU target (sm_80, sm_90a, ...)"));
+                                  cl::desc("<built-in variant or .mlir file>"),
+                                  cl::cat(toolOptions));
+static cl::opt<std::string>
+    targetName("target", cl::init("sm_90a"),
+               cl::desc("GPU target (sm_80, sm_90a, ...)"),
+               cl::cat(toolOptions));
 static cl::opt<int> headDim("head-dim", cl::init(128),
-                            cl::desc("head dimension (32, 64, 96, 128, 256)"));
+                            cl::desc("head dimension (32, 64, 96, 128, 256)"),
+                            cl::cat(toolOptions));
 static cl::opt<std::string> dtype("dtype", cl::init("bf16"),
-                                  cl::desc("input type: bf16 or fp16"));
+                                  cl::desc("input type: bf16 or fp16"),
+                                  cl::cat(toolOptions));
 static cl::opt<std::string> passName("pass", cl::init("fwd"),
-                                     cl::desc("fwd or bwd"));
-static cl::opt<std::string> output("o", cl::init("-"),
-                                   cl::desc("where the PTX goes (- for stdout)"));
+                                     cl::desc("fwd or bwd"),
+                                     cl::cat(toolOptions));
+static cl::opt<std::string>
+    output("o", cl::init("-"), cl::desc("where the PTX goes (- for stdout)"),
+           cl::cat(toolOptions));
 static cl::opt<bool> printSchedule("print-schedule",
-                                   cl::desc("print each kernel's schedule"));
+                                   cl::desc("print each kernel's schedule"),
+                                   cl::cat(toolOptions));
 static cl::opt<std::string> signatureFile(
     "signature", cl::init(""),
-    cl::desc("write each kernel's launch signature there as JSON"));
+    cl::desc("write each kernel's launch signature there as JSON"),
+    cl::cat(toolOptions));
 static cl::opt<bool> dumpIr("dump-ir-after-all",
-                            cl::desc("print the IR after each stage to stderr"));
+                            cl::desc("print the IR after each stage to stderr"),
+                            cl::cat(toolOptions));
 
 /// {"kernels": [{"name", "kind", "block_m", "block_n", "threads",
 /// "shared_memory_bytes", "args": [{"name", "kind"}]}]}
@@ -48,8 +61,8 @@ static std::string signatureJson(const CompiledPass &compiled) {
            ", \"block_n\": " + std::to_string(s.blockN) +
            ", \"threads\": " + std::to_string(s.numThreads()) +
            ", \"head_dim_split\": " + std::to_string(s.headDimSplit) +
-           ", \"shared_memory_bytes\": " +
-           std::to_string(s.sharedMemoryBytes) + ", \"args\": [";
+           ", \"shared_memory_bytes\": " + std::to_string(s.sharedMemoryBytes) +
+           ", \"args\": [";
     for (auto [j, arg] : llvm::enumerate(kernel.args))
       out += (j ? ", " : "") + std::string("{\"name\": \"") + arg.name +
              "\", \"kind\": \"" + stringifyKernelArgKind(arg.kind) + "\"}";
@@ -64,6 +77,7 @@ static int fail(const std::string &message) {
 }
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(toolOptions);
   cl::ParseCommandLineOptions(argc, argv, "flashjit: a variant to PTX\n");
 
   bool isFile = llvm::StringRef(input).ends_with(".mlir") ||

@@ -17,23 +17,41 @@
 using namespace flashjit;
 namespace cl = llvm::cl;
 
+// --help lists these alone, not the options LLVM's libraries register.
+static cl::OptionCategory toolOptions("flashjit-run options");
+
 static cl::opt<std::string> variant(cl::Positional, cl::Required,
-                                    cl::desc("<built-in variant>"));
-static cl::opt<int> headDim("head-dim", cl::init(128));
-static cl::opt<std::string> dtype("dtype", cl::init("bf16"));
-static cl::opt<int> batch("batch", cl::init(2));
-static cl::opt<int> heads("heads", cl::init(8));
+                                    cl::desc("<built-in variant>"),
+                                    cl::cat(toolOptions));
+static cl::opt<int> headDim("head-dim", cl::init(128),
+                            cl::desc("head dimension"), cl::cat(toolOptions));
+static cl::opt<std::string> dtype("dtype", cl::init("bf16"),
+                                  cl::desc("bf16 or fp16"),
+                                  cl::cat(toolOptions));
+static cl::opt<int> batch("batch", cl::init(2), cl::desc("batch size"),
+                          cl::cat(toolOptions));
+static cl::opt<int> heads("heads", cl::init(8), cl::desc("query heads"),
+                          cl::cat(toolOptions));
 static cl::opt<int> kvHeads("kv-heads", cl::init(0),
-                            cl::desc("key/value heads (default: --heads)"));
-static cl::opt<int> seqlen("seqlen", cl::init(512));
+                            cl::desc("key/value heads (default: --heads)"),
+                            cl::cat(toolOptions));
+static cl::opt<int> seqlen("seqlen", cl::init(512), cl::desc("query length"),
+                           cl::cat(toolOptions));
 static cl::opt<int> seqlenKv("seqlen-kv", cl::init(0),
-                             cl::desc("key length (default: --seqlen)"));
-static cl::opt<int> iterations("iterations", cl::init(10));
-static cl::opt<bool> forwardOnly("forward-only");
-static cl::opt<bool> noCheck("no-check");
+                             cl::desc("key length (default: --seqlen)"),
+                             cl::cat(toolOptions));
+static cl::opt<int> iterations("iterations", cl::init(10),
+                               cl::desc("timed launches (0: check only)"),
+                               cl::cat(toolOptions));
+static cl::opt<bool> forwardOnly("forward-only", cl::desc("skip the backward"),
+                                 cl::cat(toolOptions));
+static cl::opt<bool> noCheck("no-check", cl::desc("skip the CPU reference"),
+                             cl::cat(toolOptions));
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(argc, argv, "flashjit: run a variant on the GPU\n");
+  cl::HideUnrelatedOptions(toolOptions);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "flashjit: run a variant on the GPU\n");
   RunConfig config;
   config.variant = variant;
   config.headDim = headDim;
@@ -64,9 +82,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   llvm::outs() << variant << " on " << (*runtime)->target() << ", d=" << headDim
-               << " " << dtype << " B=" << config.batch << " H=" << config.headsQ
-               << "/" << config.headsKv << " N=" << config.seqlenQ << "/"
-               << config.seqlenKv << "\n";
+               << " " << dtype << " B=" << config.batch
+               << " H=" << config.headsQ << "/" << config.headsKv
+               << " N=" << config.seqlenQ << "/" << config.seqlenKv << "\n";
   for (const std::string &line : report->lines)
     llvm::outs() << "  " << line << "\n";
   return report->pass ? 0 : 1;

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Compiler.h"
 #include "flashjit/flashjit.h"
+#include "compiler/Compiler.h"
 #include "tools/runner/Runner.h"
 
 #include <chrono>
@@ -26,8 +26,8 @@ static const char *typeName(ScalarType type) {
 static std::string describeInputs(const Program &program) {
   std::string text;
   for (const ParamInfo &param : program.params())
-    text += (text.empty() ? "" : ", ") + param.name + ": " +
-            typeName(param.type);
+    text +=
+        (text.empty() ? "" : ", ") + param.name + ": " + typeName(param.type);
   for (const BufferInfo &buffer : program.buffers()) {
     std::string dims;
     for (const std::string &dim : buffer.dims)
@@ -106,8 +106,8 @@ static int runAll(std::shared_ptr<Runtime> runtime) {
 }
 
 static int show(std::string_view what) {
-  bool isFile = what.find('/') != std::string_view::npos ||
-                what.ends_with(".mlir");
+  bool isFile =
+      what.find('/') != std::string_view::npos || what.ends_with(".mlir");
   Expected<Program> program =
       isFile ? Program::load(std::string(what)) : builtinVariant(what);
   if (!program) {
@@ -128,6 +128,11 @@ int main(int argc, char **argv) {
   std::string_view command = argv[1];
   if (command == "show" && argc == 3)
     return show(argv[2]);
-  std::fprintf(stderr, "usage: flashjit [show VARIANT|FILE.mlir]\n");
+  if (command == "list" && argc == 2) {
+    for (const BuiltinVariant &variant : builtinVariants())
+      std::printf("%s\n", variant.name.c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "usage: flashjit [list | show VARIANT|FILE.mlir]\n");
   return 2;
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The one command the GPU machine runs (it builds nothing: tools/bundle.sh
+# made the binaries here). Steps, all by default, or those named:
+#   tests     flashjit-gpu-tests (C++ API) and tests/gpu/runtime_check.py (C ABI)
+#   cache     two processes on one fresh cache: the second loads from disk
+#   sanitize  compute-sanitizer memcheck and racecheck over one small
+#             forward + backward of every built-in variant
+#   bench     bench/side_by_side.py against SDPA flash/cuDNN, Flex, naive
+# Logs and results go to $OUT (the device tool brings back 8 files at most:
+# gpu-tests, runtime-check, cache, sanitize, bench .txt; results.json/md/png).
+#   device:  bench/device_run.sh [tests] [cache] [sanitize] [bench]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/flashjit-out}
+mkdir -p "$out"
+steps=${*:-tests cache sanitize bench}
+status=0
+step() { echo "== $1 ($(date +%T))"; }
+
+[ -x .bundle/flashjit-run ] || python3 tools/unbundle.py .bundle >/dev/null
+export FLASHJIT_CACHE_DIR=${FLASHJIT_CACHE_DIR:-/tmp/flashjit-cache}
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
+variants=$(.bundle/flashjit list 2>/dev/null || echo full causal)
+
+for s in $steps; do
+  case $s in
+  tests)
+    step "flashjit-gpu-tests"
+    .bundle/flashjit-gpu-tests --gtest_brief=1 >"$out/gpu-tests.txt" 2>&1 || status=1
+    tail -5 "$out/gpu-tests.txt"
+    step "runtime_check.py (C ABI)"
+    python3 tests/gpu/runtime_check.py .bundle/libflashjit.so >"$out/runtime-check.txt" 2>&1 || status=1
+    grep -E "FAIL|pass$" "$out/runtime-check.txt" | tail -20
+    ;;
+  cache)
+    step "disk cache across processes"
+    dir=$(mktemp -d)
+    for run in first second; do
+      echo "-- $run process"
+      FLASHJIT_CACHE_DIR=$dir FLASHJIT_LOG_LEVEL=debug .bundle/flashjit-run causal --seqlen 256 \
+        --iterations 3 2>&1 || status=1
+    done >"$out/cache.txt"
+    cat "$out/cache.txt"
+    ;;
+  sanitize)
+    for tool in memcheck racecheck; do
+      step "compute-sanitizer $tool"
+      for v in $variants; do
+        log=$(compute-sanitizer --tool $tool --error-exitcode 3 .bundle/flashjit-run "$v" --batch 1 \
+          --heads 2 --seqlen 200 --seqlen-kv 200 --head-dim 64 --iterations 1 2>&1)
+        rc=$?
+        echo "$tool $v: $([ $rc = 0 ] && echo clean || echo "FAILED (exit $rc)")"
+        [ $rc = 0 ] || echo "$log" | tail -40
+      done
+    done 2>&1 | tee "$out/sanitize.txt"
+    grep -q FAILED "$out/sanitize.txt" && status=1
+    ;;
+  bench)
+    step "side-by-side benchmark"
+    python3 bench/side_by_side.py .bundle/libflashjit.so "$out" ${BENCH_ARGS:-} 2>&1 | tee "$out/bench.txt" | tail -80
+    ;;
+  *) echo "unknown step '$s'"; status=2 ;;
+  esac
+done
+step "done, status $status"
+exit $status
