@@ -368,25 +368,32 @@ def main():
     providers.append(Naive())
     dims = [int(x) for x in args.dims.split(",")]
     rows, memory = [], []
+    meta = {"gpu": torch.cuda.get_device_name(), "date": time.strftime("%Y-%m-%d"), "commit": args.commit,
+            "torch": torch.__version__}
+
+    def save():
+        # After every shape, so that a run cut short still leaves its table.
+        meta["seconds"] = round(time.time() - started)
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump({"meta": meta, "rows": rows, "memory": memory}, f, indent=1)
+        write_markdown(os.path.join(args.out, "results.md"), meta, rows, memory)
+
     for dtype_name in args.dtypes.split(","):
         for D in dims:
             for N in (int(x) for x in args.ns.split(",")):
                 for variant in ("full", "causal"):
                     time_shape(providers, variant, dtype_name, D, N, rows)
+                    save()
     if not args.no_variants:
         peers = [p for p in providers if p.name in ("flashjit", "flex")]
         for D in dims:
             for N in (int(x) for x in args.variants_ns.split(",")):
                 for variant in ("sliding_window", "alibi_causal", "softcap_causal"):
                     time_shape(peers, variant, "bf16", D, N, rows)
+                    save()
     if not args.no_memory:
         peak_extra_memory(providers, memory)
-
-    meta = {"gpu": torch.cuda.get_device_name(), "date": time.strftime("%Y-%m-%d"), "commit": args.commit,
-            "torch": torch.__version__, "seconds": round(time.time() - started)}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows, "memory": memory}, f, indent=1)
-    write_markdown(os.path.join(args.out, "results.md"), meta, rows, memory)
+    save()
     plot(os.path.join(args.out, "results.png"), rows)
     print(f"done in {meta['seconds']} s", flush=True)
 

@@ -8,6 +8,7 @@
 #include "runtime/Logging.h"
 #include "runtime/Validation.h"
 #include "runtime/cache/KernelCache.h"
+#include "runtime/driver/CudaContext.h"
 #include "runtime/driver/CudaDriver.h"
 
 #include <chrono>
@@ -32,9 +33,9 @@ std::string serializeKernels(const std::vector<KernelInfo> &kernels) {
   for (const KernelInfo &k : kernels) {
     const Schedule &s = k.schedule;
     os << "kernel " << k.name << ' ' << int(k.kind) << ' ' << s.headDim << ' '
-       << s.blockM << ' ' << s.blockN << ' ' << s.numWarps << ' '
-       << s.numStages << ' ' << s.headDimSplit << ' ' << s.sharedMemoryBytes
-       << ' ' << k.args.size() << '\n';
+       << s.blockM << ' ' << s.blockN << ' ' << s.numWarps << ' ' << s.numStages
+       << ' ' << s.headDimSplit << ' ' << s.sharedMemoryBytes << ' '
+       << k.args.size() << '\n';
     for (const KernelArg &a : k.args)
       os << a.name << ' ' << int(a.kind) << '\n';
   }
@@ -84,9 +85,9 @@ struct LoadedPass {
 //===----------------------------------------------------------------------===//
 
 struct Runtime::State {
-  const CudaDriver *driver = nullptr; ///< null offline
-  CUdevice device = 0;
-  CUcontext context = nullptr;
+  const CudaDriver *driver = nullptr;      ///< null offline
+  std::unique_ptr<PrimaryContext> primary; ///< null offline
+  int ordinal = -1;                        ///< -1 offline
   TargetInfo target;
   std::unique_ptr<KernelCache> cache;
   std::mutex mutex;
@@ -95,11 +96,11 @@ struct Runtime::State {
   ~State() {
     if (!driver)
       return;
+    Expected<ScopedContext> current =
+        ScopedContext::enter(*driver, primary->context());
     for (auto &[key, pass] : loaded)
-      if (pass->module)
+      if (pass->module && current)
         driver->cuModuleUnload(pass->module);
-    if (context)
-      driver->cuDevicePrimaryCtxRelease(device);
   }
 };
 
@@ -107,6 +108,7 @@ Runtime::Runtime(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Runtime::~Runtime() = default;
 std::string Runtime::target() const { return state_->target.arch; }
 bool Runtime::hasDevice() const { return state_->driver != nullptr; }
+int Runtime::device() const { return state_->ordinal; }
 
 Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   auto state = std::make_unique<State>();
@@ -124,13 +126,12 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     if (!target)
       return target.error();
     state->target = *target;
-    if (auto e = d->check("cuDeviceGet", d->cuDeviceGet(&state->device,
-                                                         options.device)))
-      return *e;
-    if (auto e = d->check("cuDevicePrimaryCtxRetain",
-                          d->cuDevicePrimaryCtxRetain(&state->context,
-                                                      state->device)))
-      return *e;
+    Expected<std::unique_ptr<PrimaryContext>> primary =
+        PrimaryContext::retain(*d, options.device);
+    if (!primary)
+      return primary.error();
+    state->primary = std::move(*primary);
+    state->ordinal = options.device;
     state->driver = d;
   }
   std::string dir = options.memoryCacheOnly ? ""
@@ -180,7 +181,9 @@ StageDumper dumperFor(const std::string &stem) {
     return {};
   return [dir = std::string(dir), stem](const std::string &stage,
                                         const std::string &ir) {
-    std::string ext = stage == "ptx" ? ".ptx" : stage == "llvm-ir" ? ".ll" : ".mlir";
+    std::string ext = stage == "ptx"       ? ".ptx"
+                      : stage == "llvm-ir" ? ".ll"
+                                           : ".mlir";
     std::ofstream(dir + "/" + stem + "." + stage + ext) << ir;
   };
 }
@@ -188,12 +191,13 @@ StageDumper dumperFor(const std::string &stem) {
 /// The cubin the driver makes from `ptx` for the current context.
 Expected<std::string> linkCubin(const CudaDriver &d, const std::string &ptx) {
   CUlinkState link;
-  if (auto e = d.check("cuLinkCreate", d.cuLinkCreate(0, nullptr, nullptr, &link)))
+  if (auto e =
+          d.check("cuLinkCreate", d.cuLinkCreate(0, nullptr, nullptr, &link)))
     return *e;
   std::string copy = ptx;
-  CUresult added = d.cuLinkAddData(link, CU_JIT_INPUT_PTX, copy.data(),
-                                   copy.size() + 1, "flashjit.ptx", 0, nullptr,
-                                   nullptr);
+  CUresult added =
+      d.cuLinkAddData(link, CU_JIT_INPUT_PTX, copy.data(), copy.size() + 1,
+                      "flashjit.ptx", 0, nullptr, nullptr);
   if (added != CUDA_SUCCESS) {
     d.cuLinkDestroy(link);
     return d.error("cuLinkAddData", added);
@@ -217,38 +221,32 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
   CompileOptions options;
   options.target = rt.target;
   options.headDim = int(shape.headDim);
-  options.inputType = shape.dtype == DType::f16 ? InputType::f16 : InputType::bf16;
+  options.inputType =
+      shape.dtype == DType::f16 ? InputType::f16 : InputType::bf16;
   options.pass = pass;
-  std::string material = attention.text + "\n" + rt.target.arch + " d=" +
-                         std::to_string(shape.headDim) + " " +
+  std::string material = attention.text + "\n" + rt.target.arch +
+                         " d=" + std::to_string(shape.headDim) + " " +
                          stringifyDType(shape.dtype) + " " +
                          stringifyCompilePass(pass);
   std::string key = KernelCache::keyOf(material);
   {
     std::lock_guard<std::mutex> lock(rt.mutex);
     auto it = rt.loaded.find(key);
-    if (it != rt.loaded.end()) {
-      if (rt.driver)
-        rt.driver->cuCtxSetCurrent(rt.context);
+    if (it != rt.loaded.end())
       return it->second;
-    }
   }
-  // Launches and stream-ordered allocations act on the current context.
-  if (rt.driver)
-    if (auto e = rt.driver->check("cuCtxSetCurrent",
-                                  rt.driver->cuCtxSetCurrent(rt.context)))
-      return *e;
   auto start = std::chrono::steady_clock::now();
-  std::string stem = attention.program.name() + "-" + stringifyCompilePass(pass) +
-                     "-d" + std::to_string(shape.headDim) + "-" +
-                     stringifyDType(shape.dtype);
-  Expected<KernelCache::Lookup> lookup = rt.cache->getOrBuild(
-      material, [&]() -> Expected<CacheEntry> {
+  std::string stem =
+      attention.program.name() + "-" + stringifyCompilePass(pass) + "-d" +
+      std::to_string(shape.headDim) + "-" + stringifyDType(shape.dtype);
+  Expected<KernelCache::Lookup> lookup =
+      rt.cache->getOrBuild(material, [&]() -> Expected<CacheEntry> {
         Expected<CompiledPass> compiled =
             compileProgram(attention.program, options, dumperFor(stem));
         if (!compiled)
           return compiled.error();
-        CacheEntry entry{compiled->ptx, "", serializeKernels(compiled->kernels)};
+        CacheEntry entry{compiled->ptx, "",
+                         serializeKernels(compiled->kernels)};
         if (rt.driver) {
           Expected<std::string> cubin = linkCubin(*rt.driver, entry.ptx);
           if (!cubin)
@@ -278,8 +276,6 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
     return Error("no device: this runtime compiles for " + rt.target.arch +
                  " but cannot launch");
   const CudaDriver &d = *rt.driver;
-  if (auto e = d.check("cuCtxSetCurrent", d.cuCtxSetCurrent(rt.context)))
-    return *e;
   const std::string &image =
       lookup->entry->cubin.empty() ? lookup->entry->ptx : lookup->entry->cubin;
   std::string terminated = image + '\0';
@@ -288,8 +284,9 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
     return *e;
   for (const KernelInfo &k : loaded->kernels) {
     CUfunction f;
-    if (auto e = d.check("cuModuleGetFunction",
-                         d.cuModuleGetFunction(&f, loaded->module, k.name.c_str())))
+    if (auto e =
+            d.check("cuModuleGetFunction",
+                    d.cuModuleGetFunction(&f, loaded->module, k.name.c_str())))
       return *e;
     if (auto e = d.check("cuFuncSetAttribute",
                          d.cuFuncSetAttribute(
@@ -382,11 +379,10 @@ Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
     }
   }
   const CudaDriver &d = *rt.driver;
-  CUresult r = d.cuLaunchKernel(pass.functions[i], gridX, gridY, 1,
-                                k.schedule.numThreads(), 1, 1,
-                                k.schedule.sharedMemoryBytes,
-                                static_cast<CUstream>(stream), pointers.data(),
-                                nullptr);
+  CUresult r = d.cuLaunchKernel(
+      pass.functions[i], gridX, gridY, 1, k.schedule.numThreads(), 1, 1,
+      k.schedule.sharedMemoryBytes, static_cast<CUstream>(stream),
+      pointers.data(), nullptr);
   if (r != CUDA_SUCCESS)
     return d.error(("cuLaunchKernel(" + k.name + ")").c_str(), r);
   return {};
@@ -394,27 +390,65 @@ Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
 
 unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 
+/// What forward and backward hold while they launch: the validated shape,
+/// the device's primary context pushed, the pass loaded.
+struct Prepared {
+  LaunchShape shape;
+  Runtime::State *runtime;
+  std::optional<ScopedContext> current;
+  std::shared_ptr<LoadedPass> pass;
+};
+
+/// The steps before any launch; nullopt when the shape is empty and
+/// nothing is to be launched. Offline, the pass is still compiled (and
+/// cached) before "no device" is returned.
+Expected<std::optional<Prepared>> prepare(const Attention::State &attention,
+                                          CompilePass which,
+                                          Expected<LaunchShape> shape,
+                                          void *stream) {
+  if (!shape)
+    return shape.error();
+  if (shape->empty())
+    return std::optional<Prepared>();
+  Prepared prepared{*shape, &attention.runtime->state(), std::nullopt, nullptr};
+  Runtime::State &rt = *prepared.runtime;
+  if (rt.driver) {
+    CUcontext context = rt.primary->context();
+    Expected<ScopedContext> current = ScopedContext::enter(*rt.driver, context);
+    if (!current)
+      return current.error();
+    prepared.current.emplace(std::move(*current));
+    if (auto e = checkStreamContext(*rt.driver, static_cast<CUstream>(stream),
+                                    context))
+      return *e;
+  }
+  Expected<std::shared_ptr<LoadedPass>> pass =
+      loadPass(rt, attention, which, *shape);
+  if (!pass)
+    return pass.error();
+  prepared.pass = *pass;
+  return std::optional<Prepared>(std::move(prepared));
+}
+
 } // namespace
 
 Status Attention::forward(const TensorView &q, const TensorView &k,
                           const TensorView &v, const TensorView &o,
                           const TensorView &lse, const AttentionParams &params,
                           void *stream) const {
-  Expected<LaunchShape> shape =
-      validateForward(state_->program, q, k, v, o, lse, params);
-  if (!shape)
-    return shape.error();
-  if (shape->empty())
-    return {};
-  Runtime::State &rt = state_->runtime->state();
-  Expected<std::shared_ptr<LoadedPass>> pass =
-      loadPass(rt, *state_, CompilePass::forward, *shape);
-  if (!pass)
-    return pass.error();
-  const KernelInfo &kernel = (*pass)->kernels.at(0);
-  return launch(rt, **pass, 0, ceilDiv(shape->seqlenQ, kernel.schedule.blockM),
-                unsigned(shape->batch * shape->headsQ),
-                commonArgs(*shape, q, k, v, o, lse, params), stream);
+  Expected<std::optional<Prepared>> prepared = prepare(
+      *state_, CompilePass::forward,
+      validateForward(state_->program, q, k, v, o, lse, params), stream);
+  if (!prepared)
+    return prepared.error();
+  if (!*prepared)
+    return {}; // nothing to compute
+  const LaunchShape &shape = (*prepared)->shape;
+  const LoadedPass &pass = *(*prepared)->pass;
+  return launch(*(*prepared)->runtime, pass, 0,
+                ceilDiv(shape.seqlenQ, pass.kernels.at(0).schedule.blockM),
+                unsigned(shape.batch * shape.headsQ),
+                commonArgs(shape, q, k, v, o, lse, params), stream);
 }
 
 Status Attention::backward(const TensorView &q, const TensorView &k,
@@ -423,24 +457,25 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
                            const TensorView &dq, const TensorView &dk,
                            const TensorView &dv, const AttentionParams &params,
                            void *stream) const {
-  Expected<LaunchShape> shape = validateBackward(state_->program, q, k, v, o,
-                                                 lse, dO, dq, dk, dv, params);
-  if (!shape)
-    return shape.error();
-  if (shape->empty())
-    return {};
-  Runtime::State &rt = state_->runtime->state();
-  Expected<std::shared_ptr<LoadedPass>> pass =
-      loadPass(rt, *state_, CompilePass::backward, *shape);
-  if (!pass)
-    return pass.error();
+  Expected<std::optional<Prepared>> prepared =
+      prepare(*state_, CompilePass::backward,
+              validateBackward(state_->program, q, k, v, o, lse, dO, dq, dk, dv,
+                               params),
+              stream);
+  if (!prepared)
+    return prepared.error();
+  if (!*prepared)
+    return {}; // nothing to compute
+  const LaunchShape *shape = &(*prepared)->shape;
+  const LoadedPass *pass = (*prepared)->pass.get();
+  Runtime::State &rt = *(*prepared)->runtime;
   const CudaDriver &d = *rt.driver;
   // delta, [B, Hq, Nq] f32, lives on the stream for the backward only.
   CUdeviceptr delta = 0;
   size_t bytes = size_t(shape->batch * shape->headsQ * shape->seqlenQ) * 4;
-  if (auto e = d.check("cuMemAllocAsync",
-                       d.cuMemAllocAsync(&delta, bytes,
-                                         static_cast<CUstream>(stream))))
+  if (auto e = d.check(
+          "cuMemAllocAsync",
+          d.cuMemAllocAsync(&delta, bytes, static_cast<CUstream>(stream))))
     return *e;
   ArgValues args = commonArgs(*shape, q, k, v, o, lse, params);
   args.tensor("do", dO);
@@ -449,22 +484,22 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
   args.tensor("dv", dv);
   args.values["delta"] = uint64_t(delta);
   Status status;
-  const std::vector<KernelInfo> &kernels = (*pass)->kernels;
+  const std::vector<KernelInfo> &kernels = pass->kernels;
   for (size_t i = 0; i < kernels.size() && status.ok(); ++i) {
     const Schedule &s = kernels[i].schedule;
     unsigned rows = unsigned(shape->batch * shape->headsQ);
     switch (kernels[i].kind) {
     case KernelKind::backwardDelta:
-      status = launch(rt, **pass, i, ceilDiv(shape->seqlenQ, s.numThreads()),
+      status = launch(rt, *pass, i, ceilDiv(shape->seqlenQ, s.numThreads()),
                       rows, args, stream);
       break;
     case KernelKind::backwardKeyValue:
-      status = launch(rt, **pass, i,
+      status = launch(rt, *pass, i,
                       ceilDiv(shape->seqlenKv, s.blockN) * s.headDimSplit,
                       unsigned(shape->batch * shape->headsKv), args, stream);
       break;
     case KernelKind::backwardQuery:
-      status = launch(rt, **pass, i, ceilDiv(shape->seqlenQ, s.blockM), rows,
+      status = launch(rt, *pass, i, ceilDiv(shape->seqlenQ, s.blockM), rows,
                       args, stream);
       break;
     case KernelKind::forward:

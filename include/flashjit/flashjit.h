@@ -1,8 +1,9 @@
 //===- flashjit/flashjit.h - run attention variants on the GPU --*- C++ -*-===//
 //
 //   auto runtime = flashjit::Runtime::create();           // device 0
-//   auto causal = flashjit::Attention::create(*runtime, *flashjit::builtinVariant("causal"));
-//   causal->forward(q, k, v, o, lse, params, stream);
+//   auto causal = flashjit::Attention::create(*runtime,
+//   *flashjit::builtinVariant("causal")); causal->forward(q, k, v, o, lse,
+//   params, stream);
 //
 // Tensors are views of device memory shaped [B, H, N, D] with strides in
 // elements; the head dim must be contiguous and every row 16-byte aligned.
@@ -94,6 +95,10 @@ public:
   /// The target kernels are compiled for (sm_90a, ...).
   std::string target() const;
   bool hasDevice() const;
+  /// The CUDA device ordinal; -1 offline. Launches happen in this device's
+  /// primary context (the CUDA runtime's and torch's): pointers and streams
+  /// passed in must belong to it.
+  int device() const;
 
   struct State;
   explicit Runtime(std::unique_ptr<State> state);
@@ -123,18 +128,16 @@ public:
                                     Program variant);
 
   /// O and lse from Q, K, V. `stream` is a CUstream (null: the default).
-  Status forward(const TensorView &q, const TensorView &k,
-                 const TensorView &v, const TensorView &o,
-                 const TensorView &lse, const AttentionParams &params,
-                 void *stream = nullptr) const;
+  Status forward(const TensorView &q, const TensorView &k, const TensorView &v,
+                 const TensorView &o, const TensorView &lse,
+                 const AttentionParams &params, void *stream = nullptr) const;
 
   /// dQ, dK, dV from the forward's inputs and outputs and dO.
-  Status backward(const TensorView &q, const TensorView &k,
-                  const TensorView &v, const TensorView &o,
-                  const TensorView &lse, const TensorView &dO,
-                  const TensorView &dq, const TensorView &dk,
-                  const TensorView &dv, const AttentionParams &params,
-                  void *stream = nullptr) const;
+  Status backward(const TensorView &q, const TensorView &k, const TensorView &v,
+                  const TensorView &o, const TensorView &lse,
+                  const TensorView &dO, const TensorView &dq,
+                  const TensorView &dk, const TensorView &dv,
+                  const AttentionParams &params, void *stream = nullptr) const;
 
   const Program &program() const;
 

@@ -59,6 +59,8 @@ def run(fj, attentions, variant, dtype, B, H, Hkv, Nq, Nkv, D, std, bnhd):
         msgs.append(f"lse {lerr:.1e}/{ltol:.1e}")
     g64 = bref.reference_grads(variant, q, k, v, do, scale, extra, torch.float64, dtype)
     glp = bref.reference_grads(variant, q, k, v, do, scale, extra, dtype, dtype)
+    corr = bref.flash_delta_correction(variant, q, k, v, do, scale, extra, dtype)
+    glp = [g.double() + c for g, c in zip(glp, corr)]
     for name, got, r64, rlp in (("o", o, o64, olp), ("dq", dq, g64[0], glp[0]),
                                 ("dk", dk, g64[1], glp[1]), ("dv", dv, g64[2], glp[2])):
         nan = torch.isnan(got).any().item()

@@ -2,6 +2,7 @@
 
 #include "tools/runner/Runner.h"
 
+#include "runtime/driver/CudaContext.h"
 #include "runtime/driver/CudaDriver.h"
 #include "tools/reference/Reference.h"
 
@@ -57,6 +58,18 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
   if (!driverOr)
     return driverOr.error();
   const CudaDriver &d = **driverOr;
+  if (!runtime->hasDevice())
+    return Error("the runner needs a runtime with a device");
+  // The runner allocates with the Driver API, so it makes the device's
+  // primary context (the one flashjit launches in) current itself.
+  Expected<std::unique_ptr<PrimaryContext>> primary =
+      PrimaryContext::retain(d, runtime->device());
+  if (!primary)
+    return primary.error();
+  Expected<ScopedContext> current =
+      ScopedContext::enter(d, (*primary)->context());
+  if (!current)
+    return current.error();
   Expected<Program> program = builtinVariant(c.variant);
   if (!program)
     return program.error();
@@ -66,8 +79,8 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
   auto refType = c.dtype == DType::f16 ? reference::InputType::f16
                                        : reference::InputType::bf16;
   Expected<reference::Problem> problem =
-      reference::problemFor(c.variant, c.batch, c.headsQ, c.headsKv,
-                            c.seqlenQ, c.seqlenKv, c.headDim, refType);
+      reference::problemFor(c.variant, c.batch, c.headsQ, c.headsKv, c.seqlenQ,
+                            c.seqlenKv, c.headDim, refType);
   if (!problem)
     return problem.error();
 
@@ -88,8 +101,9 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
   buffers.reserve(16);
   auto alloc = [&](size_t bytes) -> Expected<CUdeviceptr> {
     buffers.push_back({&d, 0});
-    if (auto e = d.check("cuMemAlloc",
-                         d.cuMemAlloc(&buffers.back().ptr, std::max<size_t>(bytes, 16))))
+    if (auto e =
+            d.check("cuMemAlloc", d.cuMemAlloc(&buffers.back().ptr,
+                                               std::max<size_t>(bytes, 16))))
       return *e;
     return buffers.back().ptr;
   };
@@ -137,10 +151,14 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     }
     return t;
   };
-  Expected<CUdeviceptr> dq_ = uploadInput(permute(q, c.headsQ, c.seqlenQ, true)),
-                        dk_ = uploadInput(permute(k, c.headsKv, c.seqlenKv, true)),
-                        dv_ = uploadInput(permute(v, c.headsKv, c.seqlenKv, true)),
-                        ddo = uploadInput(permute(dO, c.headsQ, c.seqlenQ, true));
+  Expected<CUdeviceptr> dq_ =
+                            uploadInput(permute(q, c.headsQ, c.seqlenQ, true)),
+                        dk_ = uploadInput(
+                            permute(k, c.headsKv, c.seqlenKv, true)),
+                        dv_ = uploadInput(
+                            permute(v, c.headsKv, c.seqlenKv, true)),
+                        ddo =
+                            uploadInput(permute(dO, c.headsQ, c.seqlenQ, true));
   size_t lseCount = size_t(c.batch) * c.headsQ * c.seqlenQ;
   Expected<CUdeviceptr> dout = alloc(nq * 2), dlse = alloc(lseCount * 4),
                         gq = alloc(nq * 2), gk = alloc(nkv * 2),
@@ -149,9 +167,10 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     if (!*e)
       return e->error();
   // NaN everywhere an output goes: an element the kernel forgets fails.
-  for (auto [ptr, bytes] : {std::pair{*dout, nq * 2}, std::pair{*dlse, lseCount * 4},
-                            std::pair{*gq, nq * 2}, std::pair{*gk, nkv * 2},
-                            std::pair{*gv, nkv * 2}})
+  for (auto [ptr, bytes] :
+       {std::pair{*dout, nq * 2}, std::pair{*dlse, lseCount * 4},
+        std::pair{*gq, nq * 2}, std::pair{*gk, nkv * 2},
+        std::pair{*gv, nkv * 2}})
     d.cuMemsetD8(ptr, 0xff, bytes);
 
   AttentionParams params;
@@ -218,8 +237,8 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     return ms.count() / std::max(1, c.iterations);
   };
   RunReport report;
-  Expected<double> fwd = timed(
-      [&] { return attention->forward(tq, tk, tv, to, tl, params); });
+  Expected<double> fwd =
+      timed([&] { return attention->forward(tq, tk, tv, to, tl, params); });
   if (!fwd)
     return fwd.error();
   report.forwardMs = *fwd;
@@ -232,8 +251,8 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
       return bwd.error();
     report.backwardMs = *bwd;
   }
-  double flops = 4.0 * c.batch * c.headsQ * double(c.seqlenQ) * c.seqlenKv *
-                 c.headDim;
+  double flops =
+      4.0 * c.batch * c.headsQ * double(c.seqlenQ) * c.seqlenKv * c.headDim;
   report.forwardTflops = flops / (report.forwardMs * 1e-3) / 1e12;
   report.backwardTflops =
       c.backward ? 2.5 * flops / (report.backwardMs * 1e-3) / 1e12 : 0;
@@ -284,9 +303,11 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
   if (c.backward) {
     check("dq", permute(download(*gq, nq, c.dtype), c.headsQ, c.seqlenQ, false),
           exact.dq, low.dq, 0);
-    check("dk", permute(download(*gk, nkv, c.dtype), c.headsKv, c.seqlenKv, false),
+    check("dk",
+          permute(download(*gk, nkv, c.dtype), c.headsKv, c.seqlenKv, false),
           exact.dk, low.dk, 0);
-    check("dv", permute(download(*gv, nkv, c.dtype), c.headsKv, c.seqlenKv, false),
+    check("dv",
+          permute(download(*gv, nkv, c.dtype), c.headsKv, c.seqlenKv, false),
           exact.dv, low.dv, 0);
   }
   return report;
