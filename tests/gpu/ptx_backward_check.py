@@ -44,7 +44,8 @@ def flash_delta_correction(variant, q, k, v, do, scale, extra, dtype):
     eps = (do.double() * (o.detach().to(dtype).double() - o.detach())).sum(-1)
     lse = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
     (-(eps * lse).sum()).backward()
-    return qq.grad, kk.grad, vv.grad
+    # V does not reach the log-sum-exp: its correction is 0.
+    return tuple(t.grad if t.grad is not None else torch.zeros_like(t) for t in (qq, kk, vv))
 
 
 def main():

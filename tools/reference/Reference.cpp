@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <thread>
 
 using namespace flashjit;
 using namespace flashjit::reference;
@@ -56,10 +56,17 @@ Expected<Problem> reference::problemFor(const std::string &variant, int batch,
   p.headDim = headDim;
   p.type = type;
   p.scale = 1.0 / std::sqrt(double(headDim));
-  static const char *known[] = {"full", "causal", "causal_bottom_right",
-                                "sliding_window", "alibi", "softcap",
-                                "prefix_lm", "document", "relative_bias",
-                                "dropout", "causal_window_alibi_dropout"};
+  static const char *known[] = {"full",
+                                "causal",
+                                "causal_bottom_right",
+                                "sliding_window",
+                                "alibi",
+                                "softcap",
+                                "prefix_lm",
+                                "document",
+                                "relative_bias",
+                                "dropout",
+                                "causal_window_alibi_dropout"};
   if (std::find(std::begin(known), std::end(known), variant) == std::end(known))
     return Error("the reference knows no variant '" + variant + "'");
   if (variant == "alibi" || variant == "causal_window_alibi_dropout")
@@ -170,15 +177,16 @@ struct Variant {
 Outputs reference::backward(const Problem &p, const std::vector<float> &q,
                             const std::vector<float> &k,
                             const std::vector<float> &v,
-                            const std::vector<float> &dO,
-                            Precision precision) {
+                            const std::vector<float> &dO, Precision precision) {
   const bool low = precision == Precision::lowPrecision;
   const int B = p.batch, H = p.headsQ, Hkv = p.headsKv, Nq = p.seqlenQ,
             Nk = p.seqlenKv, D = p.headDim;
   const bool withGrads = !dO.empty();
   Variant var{p};
   // Low precision: values the kernels keep in the input type are rounded.
-  auto rnd = [&](double x) { return low ? double(round(float(x), p.type)) : x; };
+  auto rnd = [&](double x) {
+    return low ? double(round(float(x), p.type)) : x;
+  };
   // Low precision accumulates in f32.
   auto acc = [&](double x) { return low ? double(float(x)) : x; };
   Outputs out;
@@ -190,15 +198,28 @@ Outputs reference::backward(const Problem &p, const std::vector<float> &q,
     out.dv.assign(size_t(B) * Hkv * Nk * D, 0.0);
   }
   const double rescale = 1.0 / (1.0 - p.dropoutRate);
-  // One task per (batch, key head): the query heads of a GQA group add
-  // into the same dK and dV, so they stay in one task.
-  auto task = [&](int b, int hk) {
+  // A task is a range of query rows of one (batch, key head) over the
+  // query heads of its GQA group. Tasks of one key head add into dK and dV
+  // partials of their own, summed in task order afterwards: the result
+  // does not depend on the number of threads.
+  struct Task {
+    int b, hk, rowBegin, rowEnd;
+    std::vector<double> dk, dv;
+  };
+  auto task = [&](Task &t) {
+    const int b = t.b, hk = t.hk;
     std::vector<double> raw(Nk), s(Nk), prob(Nk), dropped(Nk);
     for (int h = hk * (H / Hkv); h < (hk + 1) * (H / Hkv); ++h) {
-      auto Q = [&](int i, int d) { return double(q[((size_t(b) * H + h) * Nq + i) * D + d]); };
-      auto K = [&](int j, int d) { return double(k[((size_t(b) * Hkv + hk) * Nk + j) * D + d]); };
-      auto V = [&](int j, int d) { return double(v[((size_t(b) * Hkv + hk) * Nk + j) * D + d]); };
-      for (int i = 0; i < Nq; ++i) {
+      auto Q = [&](int i, int d) {
+        return double(q[((size_t(b) * H + h) * Nq + i) * D + d]);
+      };
+      auto K = [&](int j, int d) {
+        return double(k[((size_t(b) * Hkv + hk) * Nk + j) * D + d]);
+      };
+      auto V = [&](int j, int d) {
+        return double(v[((size_t(b) * Hkv + hk) * Nk + j) * D + d]);
+      };
+      for (int i = t.rowBegin; i < t.rowEnd; ++i) {
         double m = -std::numeric_limits<double>::infinity();
         for (int j = 0; j < Nk; ++j) {
           double dot = 0;
@@ -245,33 +266,56 @@ Outputs reference::backward(const Problem &p, const std::vector<float> &q,
             dp = var.dropoutKeeps(b, h, i, j) ? dp * rescale : 0.0;
           double ds = rnd(prob[j] * (dp - delta) * var.derivative(raw[j]));
           double pd = rnd(dropped[j]);
-          size_t kvRow = (size_t(b) * Hkv + hk) * Nk + j;
           for (int d = 0; d < D; ++d) {
-            out.dv[kvRow * D + d] = acc(out.dv[kvRow * D + d] + pd * dOut(d));
-            out.dk[kvRow * D + d] = acc(out.dk[kvRow * D + d] + ds * Q(i, d));
+            double &dv = t.dv[size_t(j) * D + d], &dk = t.dk[size_t(j) * D + d];
+            dv = acc(dv + pd * dOut(d));
+            dk = acc(dk + ds * Q(i, d));
             out.dq[row * D + d] = acc(out.dq[row * D + d] + ds * K(j, d));
           }
         }
       }
     }
   };
-  std::vector<std::pair<int, int>> tasks;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  // Enough row ranges to keep every core busy when B * Hkv is small.
+  int chunks =
+      std::clamp(int(cores) / std::max(1, B * Hkv), 1, std::max(1, Nq / 16));
+  std::vector<Task> tasks;
   for (int b = 0; b < B; ++b)
     for (int hk = 0; hk < Hkv; ++hk)
-      tasks.push_back({b, hk});
+      for (int c = 0; c < chunks; ++c) {
+        Task t{b,
+               hk,
+               int(int64_t(Nq) * c / chunks),
+               int(int64_t(Nq) * (c + 1) / chunks),
+               {},
+               {}};
+        if (withGrads) {
+          t.dk.assign(size_t(Nk) * D, 0.0);
+          t.dv.assign(size_t(Nk) * D, 0.0);
+        }
+        tasks.push_back(std::move(t));
+      }
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t t; (t = next++) < tasks.size();)
-      task(tasks[t].first, tasks[t].second);
+    for (size_t i; (i = next++) < tasks.size();)
+      task(tasks[i]);
   };
-  unsigned n = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
-                                               unsigned(tasks.size())));
+  unsigned n = std::min<unsigned>(cores, unsigned(tasks.size()));
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < n; ++i)
     threads.emplace_back(worker);
   worker();
   for (std::thread &t : threads)
     t.join();
+  if (withGrads)
+    for (const Task &t : tasks) {
+      size_t base = (size_t(t.b) * Hkv + t.hk) * Nk * D;
+      for (size_t x = 0; x < t.dk.size(); ++x) {
+        out.dk[base + x] = acc(out.dk[base + x] + t.dk[x]);
+        out.dv[base + x] = acc(out.dv[base + x] + t.dv[x]);
+      }
+    }
   if (withGrads && low)
     for (std::vector<double> *g : {&out.dq, &out.dk, &out.dv})
       for (double &x : *g)
