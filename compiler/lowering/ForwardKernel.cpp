@@ -24,12 +24,10 @@ using namespace flashjit;
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
-
-FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
-                                                   const AttentionChain &matched,
-                                                   const Schedule &s,
-                                                   InputType inputType,
-                                                   StringRef name) {
+FailureOr<KernelInfo>
+flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
+                             const Schedule &s, InputType inputType,
+                             StringRef name) {
   AttentionChain chain = matched; // op handles, cheap to copy
   OpBuilder b(module.getContext());
   KernelBuilder k(b, chain.store.getLoc(), inputType);
@@ -92,8 +90,17 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
   Value qLo = qStart;
   Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
 
+  // Which key blocks to visit, from the mask's interval classification.
+  Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
+  auto classifyAt = [&](Value j) {
+    Value start = k.mul(j, k.c32(BN));
+    Value hi = k.sub(k.minsi(k.add(start, k.c32(BN)), seqKv), k.c32(1));
+    return variant.classifyBlock(qLo, qHi, start, hi);
+  };
+
   // Loop state: O [d/8 tiles x 4], running max (log2 units) and partial
-  // sum of each of the two rows.
+  // sum of each of the two rows; then whether block j's K is already in
+  // flight.
   const float negInf = -std::numeric_limits<float>::infinity();
   SmallVector<Value> init;
   for (int i = 0; i < d / 8 * 4; ++i)
@@ -103,26 +110,36 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
   init.push_back(k.cf(0));
   init.push_back(k.cf(0));
   const int numO = d / 8 * 4;
+  const int prefetchedIdx = numO + 4;
+  init.push_back(k.cbool(false));
 
-  Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
   auto loop = scf::ForOp::create(
       b, k.loc, k.c32(0), numBlocks, k.c32(1), init,
       [&](OpBuilder &, Location, Value j, ValueRange state) {
         Value kvStart = k.mul(j, k.c32(BN));
-        Value kvHi =
-            k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
-        auto [mayKeep, mayMask] =
-            variant.classifyBlock(qLo, qHi, kvStart, kvHi);
+        auto [mayKeep, mayMask] = classifyAt(j);
+        Value prefetched = state[prefetchedIdx];
         Value inBounds =
             k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
         Value full = k.andi(k.noti(mayMask), inBounds);
+        // Whether the next block is kept decides whether its K can be
+        // prefetched while this block's P V runs.
+        Value jNext = k.add(j, k.c32(1));
+        Value nextKeep = k.andi(k.cmpi(CmpIPredicate::slt, jNext, numBlocks),
+                                classifyAt(jNext).first);
 
         // Blocks the mask rules out are skipped: nothing is loaded.
         auto ifNotEmpty = scf::IfOp::create(
             b, k.loc, mayKeep,
             [&](OpBuilder &, Location) {
-              // K and V of this block, as two groups: S needs only K.
-              copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
+              // K (unless the previous block prefetched it), then V, as
+              // separate groups: S needs only K.
+              scf::IfOp::create(b, k.loc, k.noti(prefetched),
+                                [&](OpBuilder &, Location) {
+                                  copyRows(k, kTile, BN, d, tid, threads, kView,
+                                           kvStart, seqKv);
+                                  scf::YieldOp::create(b, k.loc);
+                                });
               copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
               k.waitGroup(1);
               k.barrier();
@@ -151,9 +168,9 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
                 Value mNew = k.fmax(mOld, rowMax);
                 // A row with nothing kept yet keeps m = -inf; subtract 0
                 // instead so that exp2 gives 0, not NaN.
-                Value mUse = k.select(
-                    k.cmpf(CmpFPredicate::OEQ, mNew, k.cf(negInf)), k.cf(0),
-                    mNew);
+                Value mUse =
+                    k.select(k.cmpf(CmpFPredicate::OEQ, mNew, k.cf(negInf)),
+                             k.cf(0), mNew);
                 alpha[r] = k.exp2(k.fsub(mOld, mUse));
                 Value sum = k.cf(0);
                 for (int nt = 0; nt < BN / 8; ++nt)
@@ -163,18 +180,27 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
                     sum = k.fadd(sum, xi);
                   }
                 next[numO + r] = mNew;
-                next[numO + 2 + r] = k.fadd(k.fmul(state[numO + 2 + r], alpha[r]), sum);
+                next[numO + 2 + r] =
+                    k.fadd(k.fmul(state[numO + 2 + r], alpha[r]), sum);
               }
               for (int t = 0; t < d / 8; ++t)
                 for (int i = 0; i < 4; ++i)
                   next[t * 4 + i] = k.fmul(state[t * 4 + i], alpha[i / 2]);
 
+              // Every warp is past S, so K's tile is free: the next kept
+              // block's K streams in under this block's P V.
+              k.waitGroup(0);
+              k.barrier();
+              scf::IfOp::create(b, k.loc, nextKeep, [&](OpBuilder &, Location) {
+                copyRows(k, kTile, BN, d, tid, threads, kView,
+                         k.mul(jNext, k.c32(BN)), seqKv);
+                scf::YieldOp::create(b, k.loc);
+              });
+
               // O += P V, P re-packed from the S accumulators. Dropout acts
               // on P for this product only (the sum above is of all of
               // P), 16 columns at a time so that the random bits live
               // briefly.
-              k.waitGroup(0);
-              k.barrier();
               Value rescale =
                   k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
               for (int c = 0; c < BN / 16; ++c) {
@@ -185,8 +211,8 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
                       auto [keep0, keep1] =
                           variant.dropoutKeepPair(rows[e], cols[e]);
                       x[e] = k.select(keep0, k.fmul(x[e], rescale), k.cf(0));
-                      x[e + 1] = k.select(keep1, k.fmul(x[e + 1], rescale),
-                                          k.cf(0));
+                      x[e + 1] =
+                          k.select(keep1, k.fmul(x[e + 1], rescale), k.cf(0));
                     }
                 std::array<Value, 4> pFrag = packA(k, x, c);
                 for (int t = 0; t < d / 8; ++t) {
@@ -198,12 +224,15 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
                     next[t * 4 + i] = acc[i];
                 }
               }
-              // The next block overwrites K and V.
+              // The next block overwrites V.
               k.barrier();
+              next[prefetchedIdx] = nextKeep;
               scf::YieldOp::create(b, k.loc, next);
             },
             [&](OpBuilder &, Location) {
-              scf::YieldOp::create(b, k.loc, state);
+              SmallVector<Value> next(state.begin(), state.end());
+              next[prefetchedIdx] = k.cbool(false);
+              scf::YieldOp::create(b, k.loc, next);
             });
         scf::YieldOp::create(b, k.loc, ifNotEmpty.getResults());
       });
@@ -218,9 +247,8 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
     Value empty = k.cmpf(CmpFPredicate::OEQ, l, k.cf(0));
     // A row the mask removes entirely: O = 0, lse = -inf.
     Value inv = k.select(empty, k.cf(0), k.fdiv(k.cf(1), l));
-    Value rowLse = k.select(
-        empty, k.cf(negInf),
-        k.fmul(k.fadd(m, k.log2(l)), k.cf(kLn2)));
+    Value rowLse =
+        k.select(empty, k.cf(negInf), k.fmul(k.fadd(m, k.log2(l)), k.cf(kLn2)));
     Value valid = k.cmpi(CmpIPredicate::slt, row, seqQ);
     scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
       Value outRow = oView.row(k, row, seqQ);
@@ -230,8 +258,8 @@ FailureOr<KernelInfo> flashjit::buildForwardKernel(ModuleOp module,
         Value col = k.add(k.c32(t * 8), colInTile);
         k.store(packed, k.gep(outRow, k.element(), col), 4);
       }
-      Value writer = k.cmpi(CmpIPredicate::eq, k.remsi(lane, k.c32(4)),
-                            k.c32(0));
+      Value writer =
+          k.cmpi(CmpIPredicate::eq, k.remsi(lane, k.c32(4)), k.c32(0));
       scf::IfOp::create(b, k.loc, writer, [&](OpBuilder &, Location) {
         Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row));
         k.store(rowLse, k.gep(lse, k.f32(), index), 4);
