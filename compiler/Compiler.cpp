@@ -59,12 +59,11 @@ struct Log2ToLg2 : OpRewritePattern<math::Log2Op> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(math::Log2Op op,
                                 PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, LLVM::CallIntrinsicOp::create(
-                rewriter, op.getLoc(), rewriter.getF32Type(),
-                rewriter.getStringAttr("llvm.nvvm.lg2.approx.f"),
-                ValueRange{op.getOperand()})
-                .getResults());
+    rewriter.replaceOp(op, LLVM::CallIntrinsicOp::create(
+                               rewriter, op.getLoc(), rewriter.getF32Type(),
+                               rewriter.getStringAttr("llvm.nvvm.lg2.approx.f"),
+                               ValueRange{op.getOperand()})
+                               .getResults());
     return success();
   }
 };
@@ -86,7 +85,7 @@ std::string printed(Operation *op) {
 } // namespace
 
 Expected<std::vector<Schedule>>
-flashjit::schedulePass(const CompileOptions &options) {
+flashjit::schedulePass(const CompileOptions &options, int variantRegisters) {
   std::vector<KernelKind> kinds =
       options.pass == CompilePass::forward
           ? std::vector<KernelKind>{KernelKind::forward}
@@ -96,7 +95,8 @@ flashjit::schedulePass(const CompileOptions &options) {
   std::vector<Schedule> schedules;
   for (KernelKind kind : kinds) {
     Expected<Schedule> schedule =
-        scheduleForTarget(options.target, kind, options.headDim);
+        scheduleForTarget(options.target, kind, options.headDim,
+                          /*elementBytes=*/2, variantRegisters);
     if (!schedule)
       return schedule.error();
     schedules.push_back(*schedule);
@@ -128,7 +128,8 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
   if (failed(chain))
     return Error(diagnostics.message("the program is not a fusible chain"));
 
-  Expected<std::vector<Schedule>> schedules = schedulePass(options);
+  Expected<std::vector<Schedule>> schedules =
+      schedulePass(options, chain->dropout ? kDropoutRegisters : 0);
   if (!schedules)
     return schedules.error();
   if (!options.target.hasMmaM16N8K16())
@@ -140,8 +141,8 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
   OwningOpRef<ModuleOp> kernels = ModuleOp::create(builder.getUnknownLoc());
   CompiledPass result;
   for (const Schedule &schedule : *schedules) {
-    std::string name = "flashjit_" + variant + "_" +
-                       stringifyKernelKind(schedule.kind);
+    std::string name =
+        "flashjit_" + variant + "_" + stringifyKernelKind(schedule.kind);
     FailureOr<KernelInfo> info = failure();
     switch (schedule.kind) {
     case KernelKind::forward:

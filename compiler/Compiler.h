@@ -32,8 +32,10 @@ struct CompiledPass {
   std::vector<KernelInfo> kernels;
 };
 
-/// The kernels of a pass and their schedules for the options' target.
-Expected<std::vector<Schedule>> schedulePass(const CompileOptions &options);
+/// The kernels of a pass and their schedules for the options' target;
+/// `variantRegisters` as scheduleForTarget takes them.
+Expected<std::vector<Schedule>> schedulePass(const CompileOptions &options,
+                                             int variantRegisters = 0);
 
 /// Compiles `program`. Every stage's IR goes to `dump` when given: "tile",
 /// "kernel", then the stages of emitPtx.

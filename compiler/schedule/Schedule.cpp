@@ -23,14 +23,15 @@ const char *flashjit::stringifyKernelKind(KernelKind kind) {
 }
 
 std::string Schedule::str() const {
-  return std::string(stringifyKernelKind(kind)) + " d=" +
-         std::to_string(headDim) + " BLOCK_M=" + std::to_string(blockM) +
+  return std::string(stringifyKernelKind(kind)) +
+         " d=" + std::to_string(headDim) +
+         " BLOCK_M=" + std::to_string(blockM) +
          " BLOCK_N=" + std::to_string(blockN) +
          " warps=" + std::to_string(numWarps) +
          " stages=" + std::to_string(numStages) +
          (headDimSplit > 1 ? " split=" + std::to_string(headDimSplit) : "") +
-         " smem=" + std::to_string(sharedMemoryBytes) +
-         " regs~" + std::to_string(estimatedRegisters);
+         " smem=" + std::to_string(sharedMemoryBytes) + " regs~" +
+         std::to_string(estimatedRegisters);
 }
 
 const std::vector<int> &flashjit::supportedHeadDims() {
@@ -61,7 +62,7 @@ int roundUp(int value, int multiple) {
 /// owns 16 rows of the block the thread block owns, so the warps are
 /// owned-rows / 16 and each thread holds (16 * columns / 32) accumulator
 /// values of every tile it keeps.
-void account(Schedule &s) {
+void account(Schedule &s, int variantRegisters) {
   int d = s.headDim, e = s.elementBytes;
   int tileM = s.blockM * sharedRowElements(d) * e;
   int tileN = s.blockN * sharedRowElements(d) * e;
@@ -75,10 +76,11 @@ void account(Schedule &s) {
     // O or dQ accumulator [16, d] and the score tile [16, BLOCK_N]; dQ
     // also holds P, dP and dS of each score (ptxas showed the backward
     // spilling with less room).
-    int scoreTiles = s.kind == KernelKind::forward ? 2 : 4;
-    s.estimatedRegisters = kMmaRows * d / 32 +
-                           scoreTiles * kMmaRows * s.blockN / 32 +
-                           kRegisterOverhead;
+    int scoreTiles = s.kind == KernelKind::forward ? 1 : 4;
+    s.estimatedRegisters =
+        kMmaRows * d / 32 + scoreTiles * kMmaRows * s.blockN / 32 +
+        kRegisterOverhead +
+        (s.kind == KernelKind::forward ? variantRegisters : 0);
     break;
   }
   case KernelKind::backwardKeyValue: {
@@ -108,7 +110,8 @@ void account(Schedule &s) {
 
 Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
                                                KernelKind kind, int headDim,
-                                               int elementBytes) {
+                                               int elementBytes,
+                                               int variantRegisters) {
   const std::vector<int> &dims = supportedHeadDims();
   if (std::find(dims.begin(), dims.end(), headDim) == dims.end()) {
     std::string known;
@@ -128,7 +131,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     s.blockM = 128;
     s.blockN = 0;
     s.numStages = 1;
-    account(s);
+    account(s, variantRegisters);
     return s;
   }
 
@@ -157,7 +160,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   // Shrink until the candidate fits: stages first (latency hiding is worth
   // less than tile size), then the streamed block, then the owned one.
   for (;;) {
-    account(s);
+    account(s, variantRegisters);
     bool fitsSmem = s.sharedMemoryBytes <= target.sharedMemoryPerBlockOptin;
     bool fitsRegs = s.estimatedRegisters <= registerBudget;
     if (fitsSmem && fitsRegs)

@@ -68,12 +68,18 @@ inline int sharedRowElements(int headDim) { return headDim + 8; }
 /// The head dimensions the kernels support.
 const std::vector<int> &supportedHeadDims();
 
+/// Registers per thread the forward of a variant with dropout keeps live
+/// beyond the plain kernel's (Philox state, random words, keep bits).
+constexpr int kDropoutRegisters = 48;
+
 /// Picks the schedule of `kind` for `target` at head dim `headDim` with
-/// `elementBytes`-byte inputs. Fails with the reason for an unsupported head
-/// dim or a target too small for any schedule.
-Expected<Schedule> scheduleForTarget(const TargetInfo &target,
-                                     KernelKind kind, int headDim,
-                                     int elementBytes = 2);
+/// `elementBytes`-byte inputs; `variantRegisters` are the registers the
+/// variant's own per-element code adds to the forward. Fails with the
+/// reason for an unsupported head dim or a target too small for any
+/// schedule.
+Expected<Schedule> scheduleForTarget(const TargetInfo &target, KernelKind kind,
+                                     int headDim, int elementBytes = 2,
+                                     int variantRegisters = 0);
 
 } // namespace flashjit
 

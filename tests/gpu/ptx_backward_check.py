@@ -33,15 +33,19 @@ def reference_grads(variant, q, k, v, do, scale, extra, prec, dtype):
 def flash_delta_correction(variant, q, k, v, do, scale, extra, dtype):
     """What FlashAttention's delta adds to the low-precision gradients.
 
-    FlashAttention takes delta = rowsum(dO * O) from O as stored, rounded to
-    the input dtype, where exact arithmetic has rowsum(P * dP). The
-    difference eps_i = rowsum(dO * (round(O) - O)) shifts dS by -eps_i P_ij,
+    FlashAttention takes delta = rowsum(dO * O) from O as stored (from
+    rounded P, rounded to the input dtype), where exact arithmetic has
+    rowsum(P * dP). The difference eps_i = rowsum(dO * (O_stored - O))
+    shifts dS by -eps_i P_ij,
     which is the gradient of -sum_i eps_i lse_i: evaluated here in float64.
     Where the exact gradient is 0 (one key) this is all the error there is.
     """
     qq, kk, vv = (t.detach().double().requires_grad_() for t in (q, k, v))
     o, lse, _, _ = fwd.reference(variant, qq, kk, vv, scale, extra, dtype, prec=torch.float64)
-    eps = (do.double() * (o.detach().to(dtype).double() - o.detach())).sum(-1)
+    # O as the low-precision forward stores it: P rounded before P V, the
+    # result rounded to the input dtype.
+    _, _, o_stored, _ = fwd.reference(variant, q, k, v, scale, extra, dtype)
+    eps = (do.double() * (o_stored.double() - o.detach())).sum(-1)
     lse = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
     (-(eps * lse).sum()).backward()
     # V does not reach the log-sum-exp: its correction is 0.

@@ -38,14 +38,12 @@ TEST(TargetInfo, UnknownTargetListsKnownOnes) {
 // Br = min(227, 128) = 128. T4: M = 64 KiB -> Bc = 32768 / 512 = 64,
 // Br = 64. Shared rows are padded to d + 8 elements.
 TEST(Schedule, PaperRuleAtHeadDim128) {
-  // SRAM alone allows 128 x 128; the registers of S and P beside the O
-  // accumulator halve the key block.
   Schedule hopper = schedule("sm_90a", KernelKind::forward, 128);
   EXPECT_EQ(hopper.blockM, 128);
-  EXPECT_EQ(hopper.blockN, 64);
+  EXPECT_EQ(hopper.blockN, 128);
   EXPECT_EQ(hopper.numWarps, 8);
   EXPECT_EQ(hopper.numStages, 1);
-  EXPECT_EQ(hopper.sharedMemoryBytes, (128 + 2 * 64) * 136 * 2);
+  EXPECT_EQ(hopper.sharedMemoryBytes, (128 + 2 * 128) * 136 * 2);
 
   Schedule turing = schedule("sm_75", KernelKind::forward, 128);
   EXPECT_EQ(turing.blockM, 64);
@@ -121,3 +119,15 @@ TEST(Schedule, DescribesItself) {
 }
 
 } // namespace
+
+TEST(Schedule, DropoutRegistersShrinkTheForwardKeyBlock) {
+  const TargetInfo hopper = *targetByName("sm_90a");
+  Expected<Schedule> plain = scheduleForTarget(hopper, KernelKind::forward, 128);
+  Expected<Schedule> dropout = scheduleForTarget(
+      hopper, KernelKind::forward, 128, 2, kDropoutRegisters);
+  ASSERT_TRUE(plain && dropout);
+  EXPECT_EQ(plain->blockN, 128);
+  EXPECT_EQ(dropout->blockN, 64);
+  EXPECT_EQ(dropout->blockM, plain->blockM);
+  EXPECT_LE(dropout->estimatedRegisters, hopper.maxRegistersPerThread);
+}

@@ -106,16 +106,6 @@ int main(int argc, char **argv) {
   else
     return fail("unknown pass '" + passName + "'; known: fwd, bwd");
 
-  // The schedule first: it exists even for targets the kernels cannot use.
-  if (printSchedule) {
-    Expected<std::vector<Schedule>> schedules = schedulePass(options);
-    if (!schedules)
-      return fail(schedules.error().message());
-    for (const Schedule &schedule : *schedules)
-      llvm::errs() << schedule.str() << " (" << target->arch << " allows "
-                   << target->sharedMemoryPerBlockOptin << " bytes)\n";
-  }
-
   StageDumper dumper;
   if (dumpIr)
     dumper = [](const std::string &stage, const std::string &ir) {
@@ -123,6 +113,21 @@ int main(int argc, char **argv) {
                    << ir << "\n";
     };
   Expected<CompiledPass> compiled = compileProgram(*program, options, dumper);
+  // The schedules the kernels were built with; where the compile failed,
+  // the target's plain schedules (they exist even where no kernel can).
+  if (printSchedule) {
+    std::vector<Schedule> schedules;
+    if (compiled)
+      for (const KernelInfo &kernel : compiled->kernels)
+        schedules.push_back(kernel.schedule);
+    else if (Expected<std::vector<Schedule>> plain = schedulePass(options))
+      schedules = *plain;
+    else
+      return fail(plain.error().message());
+    for (const Schedule &schedule : schedules)
+      llvm::errs() << schedule.str() << " (" << target->arch << " allows "
+                   << target->sharedMemoryPerBlockOptin << " bytes)\n";
+  }
   if (!compiled)
     return fail(compiled.error().message());
 
