@@ -247,6 +247,8 @@ def peak_extra_memory(providers, rows):
             try:
                 if isinstance(p, Naive) and N > 16384:
                     raise torch.OutOfMemoryError("skipped: would need {:.0f} GiB".format(16 * N * N * 6 / 2**30))
+                if isinstance(p, Flex):  # the block mask is built once per shape, not per call
+                    p.mods("causal", q.shape[1], N, q.device)
                 torch.cuda.synchronize()
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
