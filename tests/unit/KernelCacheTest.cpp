@@ -8,7 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
+
+#include <csignal>
+#include <sys/resource.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -155,7 +159,8 @@ TEST_F(KernelCacheTest, ConcurrentRequestsBuildOnce) {
   std::atomic<int> ok{0};
   for (int i = 0; i < 8; ++i)
     threads.emplace_back([&] {
-      if (auto r = cache.getOrBuild("same key", slow); r && r->entry->ptx == "ptx")
+      if (auto r = cache.getOrBuild("same key", slow);
+          r && r->entry->ptx == "ptx")
         ++ok;
     });
   for (auto &t : threads)
@@ -221,6 +226,163 @@ TEST_F(KernelCacheTest, FailedBuildIsReportedAndRetried) {
   ASSERT_TRUE(retried);
   EXPECT_EQ(retried->source, KernelCache::Source::built);
   EXPECT_TRUE(files().size() == 1u);
+}
+
+/// What a build of `material` must give, large enough that truncating a
+/// file cuts into the payload.
+CacheEntry entryFor(const std::string &material) {
+  std::string ptx = "// ptx of " + material + "\n";
+  while (ptx.size() < 4096)
+    ptx += material;
+  return {ptx, "cubin of " + material, "metadata of " + material};
+}
+
+bool isEntryFor(const CacheEntry &e, const std::string &material) {
+  CacheEntry want = entryFor(material);
+  return e.ptx == want.ptx && e.cubin == want.cubin &&
+         e.metadata == want.metadata;
+}
+
+TEST_F(KernelCacheTest, FullDiskDegradesToMemoryAndLeavesNoTemporaryFile) {
+  // A child whose files may not exceed 1 KiB plays the full disk: the
+  // write of a 4 KiB entry fails part-way (EFBIG instead of ENOSPC).
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{1024, 1024};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    KernelCache cache(dir.string());
+    auto built = cache.getOrBuild(
+        "big", [] { return Expected<CacheEntry>(entryFor("big")); });
+    bool ok =
+        built && isEntryFor(*built->entry, "big") && !cache.writesToDisk();
+    auto again = cache.getOrBuild(
+        "big", [] { return Expected<CacheEntry>(Error("rebuilt")); });
+    ok = ok && again && again->source == KernelCache::Source::memory;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(files().empty()) << files().size() << " files left";
+}
+
+TEST_F(KernelCacheTest, UnreadableEntryIsRebuilt) {
+  // Root reads any file whatever its mode, so the entry's path is made a
+  // directory instead: it can neither be read nor replaced.
+  std::string key = KernelCache::keyOf("program");
+  fs::create_directories(dir / (key + ".fjk"));
+  KernelCache cache(dir.string());
+  auto r = cache.getOrBuild("program", counted("ptx"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->source, KernelCache::Source::built);
+  EXPECT_EQ(r->entry->ptx, "ptx");
+  for (const fs::path &f : files())
+    EXPECT_EQ(f.string().find(".tmp-"), std::string::npos) << f;
+}
+
+TEST_F(KernelCacheTest, DeletedEntryIsRebuilt) {
+  {
+    KernelCache cache(dir.string());
+    ASSERT_TRUE(cache.getOrBuild("program", counted("ptx")));
+  }
+  fs::remove(files().at(0));
+  KernelCache fresh(dir.string());
+  auto r = fresh.getOrBuild("program", counted("ptx"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->source, KernelCache::Source::built);
+  EXPECT_EQ(files().size(), 1u);
+}
+
+// 8 processes x 8 threads look up overlapping key sets in one directory
+// while this process deletes, truncates and corrupts entries under them.
+// Every lookup must give the right entry; afterwards no temporary file is
+// left, and every entry that the vandal did not touch last is whole.
+TEST_F(KernelCacheTest, ProcessesAndThreadsShareOneDirectoryUnderFaults) {
+  constexpr int kProcesses = 8, kThreads = 8, kKeys = 24, kRounds = 16;
+  fs::create_directories(dir);
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::atomic<int> wrong{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+          for (int round = 0; round < kRounds; ++round) {
+            // A fresh cache each round, as a new process would have, so
+            // that entries come from disk as well as from builds.
+            KernelCache cache(dir.string());
+            for (int i = 0; i < kKeys; ++i) {
+              std::string material =
+                  "kernel " + std::to_string((i + p * 3 + t * 5) % kKeys);
+              auto r = cache.getOrBuild(material, [&] {
+                return Expected<CacheEntry>(entryFor(material));
+              });
+              if (!r || !isEntryFor(*r->entry, material))
+                ++wrong;
+            }
+          }
+        });
+      for (std::thread &t : threads)
+        t.join();
+      _exit(wrong == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  // The vandal, until the children are done.
+  std::mt19937 gen(7);
+  int alive = kProcesses, faults = 0;
+  std::vector<int> statuses;
+  while (alive > 0) {
+    std::vector<fs::path> entries;
+    for (const fs::path &f : files())
+      if (f.extension() == ".fjk")
+        entries.push_back(f);
+    if (!entries.empty()) {
+      const fs::path &victim = entries[gen() % entries.size()];
+      std::error_code ec;
+      switch (gen() % 3) {
+      case 0:
+        fs::remove(victim, ec);
+        break;
+      case 1:
+        fs::resize_file(victim, 100, ec);
+        break;
+      default: {
+        std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(200);
+        f.put('#');
+      }
+      }
+      ++faults;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    int status;
+    while (pid_t done = waitpid(-1, &status, WNOHANG)) {
+      if (done < 0)
+        break;
+      statuses.push_back(status);
+      --alive;
+    }
+  }
+  ASSERT_EQ(statuses.size(), size_t(kProcesses));
+  for (int status : statuses)
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_GT(faults, 0);
+  for (const fs::path &f : files())
+    EXPECT_EQ(f.extension(), ".fjk") << "left behind: " << f;
+  // Damaged entries are found and replaced: one more pass is all right.
+  KernelCache reader(dir.string());
+  for (int i = 0; i < kKeys; ++i) {
+    std::string material = "kernel " + std::to_string(i);
+    auto r = reader.getOrBuild(
+        material, [&] { return Expected<CacheEntry>(entryFor(material)); });
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(isEntryFor(*r->entry, material)) << material;
+  }
 }
 
 TEST(KernelCacheKey, DependsOnEverythingGiven) {
