@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 using namespace flashjit;
 
 namespace {
@@ -23,9 +25,9 @@ struct Shape {
 // Seqlens 1, 17, 1000, 4097 (not multiples of any block), q != kv both
 // ways, B > 1, GQA 4:1 and 2:1, a [B, N, H, D] layout viewed as [B, H, N, D].
 const Shape kShapes[] = {
-    {1, 2, 2, 1, 1, false},      {2, 4, 1, 17, 17, true},
+    {1, 2, 2, 1, 1, false},       {2, 4, 1, 17, 17, true},
     {1, 4, 4, 1000, 1000, false}, {1, 2, 2, 257, 4097, false},
-    {2, 8, 2, 300, 200, true},   {1, 2, 1, 4097, 300, false},
+    {2, 8, 2, 300, 200, true},    {1, 2, 1, 4097, 300, false},
 };
 
 std::shared_ptr<Runtime> &gpu() {
@@ -72,26 +74,83 @@ TEST_P(GpuVariantTest, ForwardAndBackwardMatchTheReference) {
     for (const std::string &line : report->lines)
       lines += "\n  " + line;
     EXPECT_TRUE(report->pass)
-        << variant << " d=" << headDim << " B=" << s.batch << " H="
-        << s.headsQ << "/" << s.headsKv << " N=" << s.seqlenQ << "/"
-        << s.seqlenKv << (s.tokenMajor ? " [B,N,H,D]" : "") << lines;
+        << variant << " d=" << headDim << " B=" << s.batch << " H=" << s.headsQ
+        << "/" << s.headsKv << " N=" << s.seqlenQ << "/" << s.seqlenKv
+        << (s.tokenMajor ? " [B,N,H,D]" : "") << lines;
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Builtins, GpuVariantTest,
-    ::testing::Combine(
-        ::testing::ValuesIn([] {
-          std::vector<std::string> names;
-          for (const BuiltinVariant &v : builtinVariants())
-            names.push_back(v.name);
-          return names;
-        }()),
-        ::testing::Values(64, 128), ::testing::Values(DType::f16, DType::bf16)),
+    ::testing::Combine(::testing::ValuesIn([] {
+                         std::vector<std::string> names;
+                         for (const BuiltinVariant &v : builtinVariants())
+                           names.push_back(v.name);
+                         return names;
+                       }()),
+                       ::testing::Values(64, 128),
+                       ::testing::Values(DType::f16, DType::bf16)),
     [](const ::testing::TestParamInfo<Param> &info) {
       return std::get<0>(info.param) + "_d" +
              std::to_string(std::get<1>(info.param)) +
              (std::get<2>(info.param) == DType::f16 ? "_fp16" : "_bf16");
     });
+
+// Scores of about 1e4 (Q and K with std 100) in fp16 and bf16 inputs: the
+// online softmax must stay finite and within the tolerance.
+TEST(GpuEdgeCases, LargeLogitsStayFinite) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  for (DType dtype : {DType::f16, DType::bf16})
+    for (const char *variant : {"full", "causal", "softcap"}) {
+      RunConfig config;
+      config.variant = variant;
+      config.dtype = dtype;
+      config.headDim = 64;
+      config.batch = 1;
+      config.headsQ = config.headsKv = 2;
+      config.seqlenQ = config.seqlenKv = 300;
+      config.qkStd = 100.0f;
+      config.iterations = 0;
+      Expected<RunReport> report = runVariant(gpu(), config);
+      ASSERT_TRUE(report) << report.error().message();
+      std::string lines;
+      for (const std::string &line : report->lines)
+        lines += "\n  " + line;
+      EXPECT_TRUE(report->pass) << variant << lines;
+    }
+}
+
+// The backward has no atomics: two runs give the same bits, dropout
+// included.
+TEST(GpuEdgeCases, TwoRunsGiveTheSameBits) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  for (const char *variant : {"causal", "dropout", "document"}) {
+    RunConfig config;
+    config.variant = variant;
+    config.headDim = 128;
+    config.batch = 2;
+    config.headsQ = 8;
+    config.headsKv = 2;
+    config.seqlenQ = config.seqlenKv = 1000;
+    config.iterations = 0;
+    config.check = false;
+    config.keepOutputs = true;
+    Expected<RunReport> first = runVariant(gpu(), config);
+    Expected<RunReport> second = runVariant(gpu(), config);
+    ASSERT_TRUE(first && second);
+    auto same = [](const std::vector<float> &a, const std::vector<float> &b) {
+      return a.size() == b.size() &&
+             std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    EXPECT_FALSE(first->o.empty());
+    EXPECT_TRUE(same(first->o, second->o)) << variant << ": O differs";
+    EXPECT_TRUE(same(first->lse, second->lse)) << variant << ": lse differs";
+    EXPECT_TRUE(same(first->dq, second->dq)) << variant << ": dQ differs";
+    EXPECT_TRUE(same(first->dk, second->dk)) << variant << ": dK differs";
+    EXPECT_TRUE(same(first->dv, second->dv)) << variant << ": dV differs";
+  }
+}
 
 } // namespace

@@ -86,16 +86,16 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
 
   std::mt19937 gen(1234);
   std::normal_distribution<float> normal;
-  auto random = [&](size_t n) {
+  auto random = [&](size_t n, float std = 1.0f) {
     std::vector<float> t(n);
     for (float &x : t)
-      x = reference::round(normal(gen), refType);
+      x = reference::round(std * normal(gen), refType);
     return t;
   };
   size_t nq = size_t(c.batch) * c.headsQ * c.seqlenQ * c.headDim;
   size_t nkv = size_t(c.batch) * c.headsKv * c.seqlenKv * c.headDim;
-  std::vector<float> q = random(nq), k = random(nkv), v = random(nkv),
-                     dO = random(nq);
+  std::vector<float> q = random(nq, c.qkStd), k = random(nkv, c.qkStd),
+                     v = random(nkv), dO = random(nq);
 
   std::vector<DeviceBuffer> buffers;
   buffers.reserve(16);
@@ -263,9 +263,6 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     report.lines.push_back("backward " + std::to_string(report.backwardMs) +
                            " ms, " + std::to_string(report.backwardTflops) +
                            " TFLOP/s (2.5x dense FLOPs)");
-  if (!c.check)
-    return report;
-
   auto download = [&](CUdeviceptr ptr, size_t n, DType type) {
     std::vector<float> out(n);
     if (type == DType::f32) {
@@ -278,6 +275,21 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
       out[i] = fromBits(bits[i], type);
     return out;
   };
+  if (c.keepOutputs) {
+    report.o =
+        permute(download(*dout, nq, c.dtype), c.headsQ, c.seqlenQ, false);
+    report.lse = download(*dlse, lseCount, DType::f32);
+    if (c.backward) {
+      report.dq =
+          permute(download(*gq, nq, c.dtype), c.headsQ, c.seqlenQ, false);
+      report.dk =
+          permute(download(*gk, nkv, c.dtype), c.headsKv, c.seqlenKv, false);
+      report.dv =
+          permute(download(*gv, nkv, c.dtype), c.headsKv, c.seqlenKv, false);
+    }
+  }
+  if (!c.check)
+    return report;
   reference::Outputs exact =
       reference::backward(p, q, k, v, dO, reference::Precision::exact);
   reference::Outputs low =

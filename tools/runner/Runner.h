@@ -28,6 +28,11 @@ struct RunConfig {
   /// Store Q, K, V, O and the gradients as [B, N, H, D] and hand flashjit
   /// [B, H, N, D] views of them (strides not contiguous).
   bool tokenMajor = false;
+  /// Standard deviation of Q and K (V and dO keep 1): 100 gives scores of
+  /// about 1e4 after the 1/sqrt(d) scale.
+  float qkStd = 1.0f;
+  /// Keep the outputs (as floats, [B, H, N, D]) in the report.
+  bool keepOutputs = false;
 };
 
 struct RunReport {
@@ -35,6 +40,8 @@ struct RunReport {
   std::vector<std::string> lines; ///< one per output checked, and timings
   double forwardMs = 0, backwardMs = 0;
   double forwardTflops = 0, backwardTflops = 0;
+  /// With RunConfig::keepOutputs: what the kernels wrote.
+  std::vector<float> o, lse, dq, dk, dv;
 };
 
 /// Runs `config` on `runtime`'s device.
