@@ -161,9 +161,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   variant.declareArgs(args);
   args.createKernel(module, name, threads);
 
-  Value tid = k.threadId(threads);
-  Value lane = k.remsi(tid, k.c32(32));
-  Value warp = k.divsi(tid, k.c32(32));
+  auto [tid, lane, warp] = threadPosition(k, threads);
   Value headsQ = args.get(a.headsQ), headsKv = args.get(a.headsKv);
   Value seqQ = args.get(a.seqQ), seqKv = args.get(a.seqKv);
   Value group = k.divsi(headsQ, headsKv);
@@ -214,12 +212,12 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
               b, k.loc, k.c32(0), numQBlocks, k.c32(1), outer,
               [&](OpBuilder &, Location, Value i, ValueRange state) {
                 Value qStart = k.mul(i, k.c32(BM));
-                Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ),
-                                  k.c32(1));
+                Value qHi =
+                    k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
                 auto [mayKeep, mayMask] =
                     variant.classifyBlock(qStart, qHi, kvStart, kvHi);
-                Value inBounds = k.cmpi(CmpIPredicate::sle,
-                                        k.add(qStart, k.c32(BM)), seqQ);
+                Value inBounds =
+                    k.cmpi(CmpIPredicate::sle, k.add(qStart, k.c32(BM)), seqQ);
                 Value full = k.andi(k.noti(mayMask), inBounds);
                 auto ifKept = scf::IfOp::create(
                     b, k.loc, mayKeep,
@@ -245,10 +243,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                         Value l = loadRowStat(k, lse, bh, seqQ, el.q[e]);
                         p.push_back(probability(k, el.scores[e], l));
                         if (variant.hasDropout()) {
-                          keep.push_back(variant.dropoutKeepAt(el.q[e], el.kv[e]));
-                          pd.push_back(k.select(keep.back(),
-                                                k.fmul(p.back(), rescale),
-                                                k.cf(0)));
+                          keep.push_back(
+                              variant.dropoutKeepAt(el.q[e], el.kv[e]));
+                          pd.push_back(k.select(
+                              keep.back(), k.fmul(p.back(), rescale), k.cf(0)));
                         } else {
                           pd.push_back(p.back());
                         }
@@ -272,8 +270,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                           dp = k.select(keep[e], k.fmul(dp, rescale), k.cf(0));
                         Value delta =
                             loadRowStat(k, deltaPtr, bh, seqQ, el.q[e]);
-                        Value dmod = variant.scoreDerivativeAt(el.raw[e],
-                                                               el.q[e], el.kv[e]);
+                        Value dmod = variant.scoreDerivativeAt(
+                            el.raw[e], el.q[e], el.kv[e]);
                         ds.push_back(scoreGradient(k, p[e], dp, delta, dmod));
                       }
                       // dK += dSᵀ Q.
@@ -347,14 +345,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   variant.declareArgs(args);
   args.createKernel(module, name, threads);
 
-  Value tid = k.threadId(threads);
-  Value lane = k.remsi(tid, k.c32(32));
-  Value warp = k.divsi(tid, k.c32(32));
+  auto [tid, lane, warp] = threadPosition(k, threads);
   Value headsQ = args.get(a.headsQ), headsKv = args.get(a.headsKv);
   Value seqQ = args.get(a.seqQ), seqKv = args.get(a.seqKv);
-  Value bh = k.blockIdY();
-  Value batch = k.divsi(bh, headsQ), head = k.remsi(bh, headsQ);
-  Value headKv = k.divsi(head, k.divsi(headsQ, headsKv));
+  auto [bh, batch, head, headKv] = queryHeadOf(k, headsQ, headsKv);
   variant.bind(args, batch, head, args.get(a.batch), headsQ, seqQ, seqKv,
                args.get(a.scale));
   TensorView qView = viewOf(k, args, a.q, batch, head);
@@ -391,8 +385,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
       b, k.loc, k.c32(0), numBlocks, k.c32(1), flatten(zeros(k, tiles)),
       [&](OpBuilder &, Location, Value j, ValueRange state) {
         Value kvStart = k.mul(j, k.c32(BN));
-        Value kvHi =
-            k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+        Value kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
         auto [mayKeep, mayMask] =
             variant.classifyBlock(qStart, qHi, kvStart, kvHi);
         Value inBounds =
@@ -416,7 +409,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
                 int r = (e % 4) / 2;
                 Value dp[2] = {dpAcc[e / 4][e % 4], dpAcc[e / 4][e % 4 + 1]};
                 if (variant.hasDropout()) {
-                  auto [keep0, keep1] = variant.dropoutKeepPair(el.q[e], el.kv[e]);
+                  auto [keep0, keep1] =
+                      variant.dropoutKeepPair(el.q[e], el.kv[e]);
                   dp[0] = k.select(keep0, k.fmul(dp[0], rescale), k.cf(0));
                   dp[1] = k.select(keep1, k.fmul(dp[1], rescale), k.cf(0));
                 }
@@ -431,8 +425,9 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
               for (int c = 0; c < BN / 16; ++c) {
                 auto frag = packA(k, ds, c);
                 for (int t = 0; t < tiles; ++t)
-                  dQ[t] = k.mma(frag, k.loadB(kTile, d, lane, k.c32(c * 16), t * 8),
-                                dQ[t]);
+                  dQ[t] =
+                      k.mma(frag, k.loadB(kTile, d, lane, k.c32(c * 16), t * 8),
+                            dQ[t]);
               }
               k.barrier();
               scf::YieldOp::create(b, k.loc, flatten(dQ));
@@ -443,8 +438,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
         scf::YieldOp::create(b, k.loc, ifKept.getResults());
       });
   storeAccumulatorRows(k, viewOf(k, args, dq, batch, head),
-                       unflatten(loop.getResults(), tiles, 0), rowBase, seqQ,
-                       0, lane);
+                       unflatten(loop.getResults(), tiles, 0), rowBase, seqQ, 0,
+                       lane);
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
   return describe(name, KernelKind::backwardQuery, s, args);
 }

@@ -52,14 +52,9 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
   args.createKernel(module, name, threads);
 
   // Who this thread is.
-  Value tid = k.threadId(threads);
-  Value lane = k.remsi(tid, k.c32(32));
-  Value warp = k.divsi(tid, k.c32(32));
-  Value bh = k.blockIdY();
+  auto [tid, lane, warp] = threadPosition(k, threads);
   Value headsQ = args.get(headsQArg), headsKv = args.get(headsKvArg);
-  Value batch = k.divsi(bh, headsQ), head = k.remsi(bh, headsQ);
-  // Grouped-query attention: Hq / Hkv query heads share a key head.
-  Value headKv = k.divsi(head, k.divsi(headsQ, headsKv));
+  auto [bh, batch, head, headKv] = queryHeadOf(k, headsQ, headsKv);
   Value seqQ = args.get(seqQArg), seqKv = args.get(seqKvArg);
   variant.bind(args, batch, head, args.get(batchArg), headsQ, seqQ, seqKv,
                args.get(scaleArg));

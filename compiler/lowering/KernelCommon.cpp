@@ -10,6 +10,20 @@ using namespace mlir;
 using namespace flashjit;
 using arith::CmpIPredicate;
 
+ThreadPosition flashjit::threadPosition(KernelBuilder &k, int numThreads) {
+  Value tid = k.threadId(numThreads);
+  return {tid, k.remsi(tid, k.c32(32)), k.divsi(tid, k.c32(32))};
+}
+
+QueryHead flashjit::queryHeadOf(KernelBuilder &k, Value headsQ, Value headsKv) {
+  QueryHead h;
+  h.bh = k.blockIdY();
+  h.batch = k.divsi(h.bh, headsQ);
+  h.head = k.remsi(h.bh, headsQ);
+  h.headKv = k.divsi(h.head, k.divsi(headsQ, headsKv));
+  return h;
+}
+
 TensorArgs flashjit::declareTensor(KernelArgs &args, const std::string &name) {
   using Kind = KernelArg::Kind;
   return {args.add(name, Kind::pointer),
@@ -48,12 +62,13 @@ SmallVector<Accumulator> flashjit::warpScores(KernelBuilder &k, Value aTile,
                                               Value lane) {
   // A's fragments are read per 16 columns of the head dim and used against
   // every B tile: registers for one A fragment at a time.
-  SmallVector<Accumulator> acc(
-      numCols / 8, Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
+  SmallVector<Accumulator> acc(numCols / 8,
+                               Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
   for (int c = 0; c < headDim / 16; ++c) {
     auto aFrag = k.loadA(aTile, headDim, lane, row0, c * 16);
     for (int n = 0; n < numCols / 8; ++n) {
-      auto bFrag = k.loadBTransposed(bTile, headDim, lane, k.c32(n * 8), c * 16);
+      auto bFrag =
+          k.loadBTransposed(bTile, headDim, lane, k.c32(n * 8), c * 16);
       acc[n] = k.mma(aFrag, bFrag, acc[n]);
     }
   }
@@ -70,8 +85,8 @@ ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
   for (size_t n = 0; n < acc.size(); ++n)
     for (int i = 0; i < 4; ++i) {
       Value row = i < 2 ? rowBase : k.add(rowBase, k.c32(8));
-      Value col = k.add(k.add(colBase, k.c32(n * 8)),
-                        k.add(colInTile, k.c32(i % 2)));
+      Value col =
+          k.add(k.add(colBase, k.c32(n * 8)), k.add(colInTile, k.c32(i % 2)));
       Value q = rowsAreKeys ? col : row, kv = rowsAreKeys ? row : col;
       e.raw.push_back(acc[n][i]);
       e.q.push_back(q);

@@ -10,6 +10,21 @@ namespace flashjit {
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 
+/// Where a thread sits in its thread block: its index, lane and warp.
+struct ThreadPosition {
+  mlir::Value tid, lane, warp;
+};
+ThreadPosition threadPosition(KernelBuilder &k, int numThreads);
+
+/// The (batch, query head) of a thread block whose grid's y runs over
+/// B * Hq, and the key head that query head reads (Hq / Hkv query heads
+/// share one under grouped-query attention).
+struct QueryHead {
+  mlir::Value bh, batch, head, headKv;
+};
+QueryHead queryHeadOf(KernelBuilder &k, mlir::Value headsQ,
+                      mlir::Value headsKv);
+
 /// The parameters of a strided [B, H, N, D] tensor.
 struct TensorArgs {
   unsigned ptr, batchStride, headStride, rowStride;
@@ -25,8 +40,8 @@ struct TensorView {
   mlir::Value row(KernelBuilder &k, mlir::Value rowIndex,
                   mlir::Value rows) const;
 };
-TensorView viewOf(KernelBuilder &k, const KernelArgs &args,
-                  const TensorArgs &t, mlir::Value batch, mlir::Value head);
+TensorView viewOf(KernelBuilder &k, const KernelArgs &args, const TensorArgs &t,
+                  mlir::Value batch, mlir::Value head);
 
 /// Copies rows [start, start + rows) of `view` (of `limit` valid rows) into
 /// a padded shared tile, zero-filling past the limit, as one cp.async group.
