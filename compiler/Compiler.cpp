@@ -94,9 +94,9 @@ flashjit::schedulePass(const CompileOptions &options, int variantRegisters) {
                                     KernelKind::backwardQuery};
   std::vector<Schedule> schedules;
   for (KernelKind kind : kinds) {
-    Expected<Schedule> schedule =
-        scheduleForTarget(options.target, kind, options.headDim,
-                          /*elementBytes=*/2, variantRegisters);
+    Expected<Schedule> schedule = scheduleForTarget(
+        options.target, kind, options.headDim,
+        {/*elementBytes=*/2, variantRegisters, options.rowTilesPerWarp});
     if (!schedule)
       return schedule.error();
     schedules.push_back(*schedule);

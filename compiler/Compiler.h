@@ -24,6 +24,9 @@ struct CompileOptions {
   int headDim = 128;
   InputType inputType = InputType::bf16;
   CompilePass pass = CompilePass::forward;
+  /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 2 is
+  /// experimental until measured on a GPU.
+  int rowTilesPerWarp = 1;
 };
 
 /// The PTX of one pass of one variant and what its kernels take.
@@ -33,7 +36,7 @@ struct CompiledPass {
 };
 
 /// The kernels of a pass and their schedules for the options' target;
-/// `variantRegisters` as scheduleForTarget takes them.
+/// `variantRegisters` as ScheduleHints takes them.
 Expected<std::vector<Schedule>> schedulePass(const CompileOptions &options,
                                              int variantRegisters = 0);
 

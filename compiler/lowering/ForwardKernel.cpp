@@ -76,11 +76,18 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
   copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
   k.waitGroup(0);
   k.barrier();
-  Value warpRow = k.mul(warp, k.c32(16));
-
-  // This thread's two rows and its column pair within an 8-column tile.
-  Value row0 = k.add(k.add(qStart, warpRow), k.divsi(lane, k.c32(4)));
-  Value row1 = k.add(row0, k.c32(8));
+  // Each warp owns M = rowTilesPerWarp tiles of 16 rows: every K and V
+  // fragment read from shared memory then feeds M products.
+  const int M = s.rowTilesPerWarp;
+  Value warpRow = k.mul(warp, k.c32(16 * M));
+  SmallVector<Value> tileRow, row0, row1;
+  for (int mt = 0; mt < M; ++mt) {
+    tileRow.push_back(mt == 0 ? warpRow : k.add(warpRow, k.c32(16 * mt)));
+    // This thread's two rows of the tile.
+    row0.push_back(k.add(k.add(qStart, tileRow[mt]), k.divsi(lane, k.c32(4))));
+    row1.push_back(k.add(row0[mt], k.c32(8)));
+  }
+  // This thread's column pair within an 8-column tile.
   Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
   Value qLo = qStart;
   Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
@@ -93,19 +100,22 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
     return variant.classifyBlock(qLo, qHi, start, hi);
   };
 
-  // Loop state: O [d/8 tiles x 4], running max (log2 units) and partial
-  // sum of each of the two rows; then whether block j's K is already in
-  // flight.
+  // Loop state: O of each tile [d/8 tiles x 4], the running max (log2
+  // units) of each tile's two rows, their partial sums, then whether block
+  // j's K is already in flight.
   const float negInf = -std::numeric_limits<float>::infinity();
-  SmallVector<Value> init;
-  for (int i = 0; i < d / 8 * 4; ++i)
-    init.push_back(k.cf(0));
-  init.push_back(k.cf(negInf));
-  init.push_back(k.cf(negInf));
-  init.push_back(k.cf(0));
-  init.push_back(k.cf(0));
   const int numO = d / 8 * 4;
-  const int prefetchedIdx = numO + 4;
+  auto oIdx = [&](int mt, int i) { return mt * numO + i; };
+  auto maxIdx = [&](int mt, int r) { return M * numO + mt * 2 + r; };
+  auto sumIdx = [&](int mt, int r) { return M * numO + 2 * M + mt * 2 + r; };
+  const int prefetchedIdx = M * numO + 4 * M;
+  SmallVector<Value> init;
+  for (int i = 0; i < M * numO; ++i)
+    init.push_back(k.cf(0));
+  for (int i = 0; i < 2 * M; ++i)
+    init.push_back(k.cf(negInf));
+  for (int i = 0; i < 2 * M; ++i)
+    init.push_back(k.cf(0));
   init.push_back(k.cbool(false));
 
   auto loop = scf::ForOp::create(
@@ -139,48 +149,52 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
               k.waitGroup(1);
               k.barrier();
 
-              // S = Q Kᵀ for this warp's 16 rows, modified and masked.
-              SmallVector<Accumulator> sAcc =
-                  warpScores(k, qTile, warpRow, kTile, BN, d, lane);
-              ScoreElements el = modifyAndMask(k, variant, sAcc, row0, kvStart,
-                                               lane, full, seqKv,
-                                               /*rowsAreKeys=*/false);
-              SmallVector<Value> &rows = el.q, &cols = el.kv;
+              // S = Q Kᵀ for this warp's tiles, modified and masked.
+              SmallVector<SmallVector<Accumulator>> sAcc =
+                  warpScoreTiles(k, qTile, tileRow, kTile, BN, d, lane);
+              SmallVector<ScoreElements> el;
+              for (int mt = 0; mt < M; ++mt)
+                el.push_back(modifyAndMask(k, variant, sAcc[mt], row0[mt],
+                                           kvStart, lane, full, seqKv,
+                                           /*rowsAreKeys=*/false));
 
-              // Online softmax in log2 units.
-              SmallVector<Value> x;
-              for (Value sc : el.scores)
-                x.push_back(k.fmul(sc, k.cf(kLog2e)));
+              // Online softmax in log2 units, tile by tile.
               SmallVector<Value> next(state.begin(), state.end());
-              Value alpha[2];
-              for (int r = 0; r < 2; ++r) {
-                Value rowMax = k.cf(negInf);
-                for (int nt = 0; nt < BN / 8; ++nt)
-                  for (int i = 0; i < 2; ++i)
-                    rowMax = k.fmax(rowMax, x[nt * 4 + r * 2 + i]);
-                rowMax = k.quadReduce(rowMax, /*max=*/true);
-                Value mOld = state[numO + r];
-                Value mNew = k.fmax(mOld, rowMax);
-                // A row with nothing kept yet keeps m = -inf; subtract 0
-                // instead so that exp2 gives 0, not NaN.
-                Value mUse =
-                    k.select(k.cmpf(CmpFPredicate::OEQ, mNew, k.cf(negInf)),
-                             k.cf(0), mNew);
-                alpha[r] = k.exp2(k.fsub(mOld, mUse));
-                Value sum = k.cf(0);
-                for (int nt = 0; nt < BN / 8; ++nt)
-                  for (int i = 0; i < 2; ++i) {
-                    Value &xi = x[nt * 4 + r * 2 + i];
-                    xi = k.exp2(k.fsub(xi, mUse));
-                    sum = k.fadd(sum, xi);
-                  }
-                next[numO + r] = mNew;
-                next[numO + 2 + r] =
-                    k.fadd(k.fmul(state[numO + 2 + r], alpha[r]), sum);
+              SmallVector<SmallVector<Value>> x(M);
+              for (int mt = 0; mt < M; ++mt) {
+                for (Value sc : el[mt].scores)
+                  x[mt].push_back(k.fmul(sc, k.cf(kLog2e)));
+                Value alpha[2];
+                for (int r = 0; r < 2; ++r) {
+                  Value rowMax = k.cf(negInf);
+                  for (int nt = 0; nt < BN / 8; ++nt)
+                    for (int i = 0; i < 2; ++i)
+                      rowMax = k.fmax(rowMax, x[mt][nt * 4 + r * 2 + i]);
+                  rowMax = k.quadReduce(rowMax, /*max=*/true);
+                  Value mOld = state[maxIdx(mt, r)];
+                  Value mNew = k.fmax(mOld, rowMax);
+                  // A row with nothing kept yet keeps m = -inf; subtract 0
+                  // instead so that exp2 gives 0, not NaN.
+                  Value mUse =
+                      k.select(k.cmpf(CmpFPredicate::OEQ, mNew, k.cf(negInf)),
+                               k.cf(0), mNew);
+                  alpha[r] = k.exp2(k.fsub(mOld, mUse));
+                  Value sum = k.cf(0);
+                  for (int nt = 0; nt < BN / 8; ++nt)
+                    for (int i = 0; i < 2; ++i) {
+                      Value &xi = x[mt][nt * 4 + r * 2 + i];
+                      xi = k.exp2(k.fsub(xi, mUse));
+                      sum = k.fadd(sum, xi);
+                    }
+                  next[maxIdx(mt, r)] = mNew;
+                  next[sumIdx(mt, r)] =
+                      k.fadd(k.fmul(state[sumIdx(mt, r)], alpha[r]), sum);
+                }
+                for (int t = 0; t < d / 8; ++t)
+                  for (int i = 0; i < 4; ++i)
+                    next[oIdx(mt, t * 4 + i)] =
+                        k.fmul(state[oIdx(mt, t * 4 + i)], alpha[i / 2]);
               }
-              for (int t = 0; t < d / 8; ++t)
-                for (int i = 0; i < 4; ++i)
-                  next[t * 4 + i] = k.fmul(state[t * 4 + i], alpha[i / 2]);
 
               // Every warp is past S, so K's tile is free: the next kept
               // block's K streams in under this block's P V.
@@ -195,28 +209,36 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
               // O += P V, P re-packed from the S accumulators. Dropout acts
               // on P for this product only (the sum above is of all of
               // P), 16 columns at a time so that the random bits live
-              // briefly.
+              // briefly. Each V fragment feeds every tile.
               Value rescale =
                   k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
               for (int c = 0; c < BN / 16; ++c) {
-                if (variant.hasDropout())
-                  for (int nt = 2 * c; nt < 2 * c + 2; ++nt)
-                    for (int r = 0; r < 2; ++r) {
-                      int e = nt * 4 + r * 2;
-                      auto [keep0, keep1] =
-                          variant.dropoutKeepPair(rows[e], cols[e]);
-                      x[e] = k.select(keep0, k.fmul(x[e], rescale), k.cf(0));
-                      x[e + 1] =
-                          k.select(keep1, k.fmul(x[e + 1], rescale), k.cf(0));
-                    }
-                std::array<Value, 4> pFrag = packA(k, x, c);
+                SmallVector<std::array<Value, 4>> pFrag;
+                for (int mt = 0; mt < M; ++mt) {
+                  SmallVector<Value> &xs = x[mt];
+                  if (variant.hasDropout())
+                    for (int nt = 2 * c; nt < 2 * c + 2; ++nt)
+                      for (int r = 0; r < 2; ++r) {
+                        int e = nt * 4 + r * 2;
+                        auto [keep0, keep1] =
+                            variant.dropoutKeepPair(el[mt].q[e], el[mt].kv[e]);
+                        xs[e] =
+                            k.select(keep0, k.fmul(xs[e], rescale), k.cf(0));
+                        xs[e + 1] = k.select(keep1, k.fmul(xs[e + 1], rescale),
+                                             k.cf(0));
+                      }
+                  pFrag.push_back(packA(k, xs, c));
+                }
                 for (int t = 0; t < d / 8; ++t) {
                   auto vFrag = k.loadB(vTile, d, lane, k.c32(c * 16), t * 8);
-                  Accumulator acc = {next[t * 4], next[t * 4 + 1],
-                                     next[t * 4 + 2], next[t * 4 + 3]};
-                  acc = k.mma(pFrag, vFrag, acc);
-                  for (int i = 0; i < 4; ++i)
-                    next[t * 4 + i] = acc[i];
+                  for (int mt = 0; mt < M; ++mt) {
+                    Accumulator acc = {
+                        next[oIdx(mt, t * 4)], next[oIdx(mt, t * 4 + 1)],
+                        next[oIdx(mt, t * 4 + 2)], next[oIdx(mt, t * 4 + 3)]};
+                    acc = k.mma(pFrag[mt], vFrag, acc);
+                    for (int i = 0; i < 4; ++i)
+                      next[oIdx(mt, t * 4 + i)] = acc[i];
+                  }
                 }
               }
               // The next block overwrites V.
@@ -235,34 +257,35 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
   // O / l and the log-sum-exp, written once.
   ValueRange fin = loop.getResults();
   Value lse = args.get(lseArg);
-  for (int r = 0; r < 2; ++r) {
-    Value row = r == 0 ? row0 : row1;
-    Value l = k.quadReduce(fin[numO + 2 + r], /*max=*/false);
-    Value m = fin[numO + r];
-    Value empty = k.cmpf(CmpFPredicate::OEQ, l, k.cf(0));
-    // A row the mask removes entirely: O = 0, lse = -inf.
-    Value inv = k.select(empty, k.cf(0), k.fdiv(k.cf(1), l));
-    Value rowLse =
-        k.select(empty, k.cf(negInf), k.fmul(k.fadd(m, k.log2(l)), k.cf(kLn2)));
-    Value valid = k.cmpi(CmpIPredicate::slt, row, seqQ);
-    scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
-      Value outRow = oView.row(k, row, seqQ);
-      for (int t = 0; t < d / 8; ++t) {
-        Value packed = k.pack(k.fmul(fin[t * 4 + r * 2], inv),
-                              k.fmul(fin[t * 4 + r * 2 + 1], inv));
-        Value col = k.add(k.c32(t * 8), colInTile);
-        k.store(packed, k.gep(outRow, k.element(), col), 4);
-      }
-      Value writer =
-          k.cmpi(CmpIPredicate::eq, k.remsi(lane, k.c32(4)), k.c32(0));
-      scf::IfOp::create(b, k.loc, writer, [&](OpBuilder &, Location) {
-        Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row));
-        k.store(rowLse, k.gep(lse, k.f32(), index), 4);
+  for (int mt = 0; mt < M; ++mt)
+    for (int r = 0; r < 2; ++r) {
+      Value row = r == 0 ? row0[mt] : row1[mt];
+      Value l = k.quadReduce(fin[sumIdx(mt, r)], /*max=*/false);
+      Value m = fin[maxIdx(mt, r)];
+      Value empty = k.cmpf(CmpFPredicate::OEQ, l, k.cf(0));
+      // A row the mask removes entirely: O = 0, lse = -inf.
+      Value inv = k.select(empty, k.cf(0), k.fdiv(k.cf(1), l));
+      Value rowLse = k.select(empty, k.cf(negInf),
+                              k.fmul(k.fadd(m, k.log2(l)), k.cf(kLn2)));
+      Value valid = k.cmpi(CmpIPredicate::slt, row, seqQ);
+      scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
+        Value outRow = oView.row(k, row, seqQ);
+        for (int t = 0; t < d / 8; ++t) {
+          Value packed = k.pack(k.fmul(fin[oIdx(mt, t * 4 + r * 2)], inv),
+                                k.fmul(fin[oIdx(mt, t * 4 + r * 2 + 1)], inv));
+          Value col = k.add(k.c32(t * 8), colInTile);
+          k.store(packed, k.gep(outRow, k.element(), col), 4);
+        }
+        Value writer =
+            k.cmpi(CmpIPredicate::eq, k.remsi(lane, k.c32(4)), k.c32(0));
+        scf::IfOp::create(b, k.loc, writer, [&](OpBuilder &, Location) {
+          Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row));
+          k.store(rowLse, k.gep(lse, k.f32(), index), 4);
+          scf::YieldOp::create(b, k.loc);
+        });
         scf::YieldOp::create(b, k.loc);
       });
-      scf::YieldOp::create(b, k.loc);
-    });
-  }
+    }
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
 
   KernelInfo info;

@@ -60,16 +60,27 @@ SmallVector<Accumulator> flashjit::warpScores(KernelBuilder &k, Value aTile,
                                               Value row0, Value bTile,
                                               int numCols, int headDim,
                                               Value lane) {
+  return warpScoreTiles(k, aTile, {row0}, bTile, numCols, headDim, lane)[0];
+}
+
+SmallVector<SmallVector<Accumulator>>
+flashjit::warpScoreTiles(KernelBuilder &k, Value aTile, ArrayRef<Value> rows,
+                         Value bTile, int numCols, int headDim, Value lane) {
   // A's fragments are read per 16 columns of the head dim and used against
-  // every B tile: registers for one A fragment at a time.
-  SmallVector<Accumulator> acc(numCols / 8,
-                               Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
+  // every B tile: registers for one A fragment per tile at a time.
+  SmallVector<SmallVector<Accumulator>> acc;
+  for (size_t m = 0; m < rows.size(); ++m)
+    acc.emplace_back(numCols / 8,
+                     Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
   for (int c = 0; c < headDim / 16; ++c) {
-    auto aFrag = k.loadA(aTile, headDim, lane, row0, c * 16);
+    SmallVector<std::array<Value, 4>> aFrag;
+    for (Value row : rows)
+      aFrag.push_back(k.loadA(aTile, headDim, lane, row, c * 16));
     for (int n = 0; n < numCols / 8; ++n) {
       auto bFrag =
           k.loadBTransposed(bTile, headDim, lane, k.c32(n * 8), c * 16);
-      acc[n] = k.mma(aFrag, bFrag, acc[n]);
+      for (size_t m = 0; m < rows.size(); ++m)
+        acc[m][n] = k.mma(aFrag[m], bFrag, acc[m][n]);
     }
   }
   return acc;

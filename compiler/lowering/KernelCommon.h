@@ -56,6 +56,12 @@ llvm::SmallVector<Accumulator> warpScores(KernelBuilder &k, mlir::Value aTile,
                                           mlir::Value row0, mlir::Value bTile,
                                           int numCols, int headDim,
                                           mlir::Value lane);
+/// warpScores for several 16-row tiles of A at once (rows[m] their first
+/// rows): each B fragment is read once and used by every tile.
+llvm::SmallVector<llvm::SmallVector<Accumulator>>
+warpScoreTiles(KernelBuilder &k, mlir::Value aTile,
+               llvm::ArrayRef<mlir::Value> rows, mlir::Value bTile, int numCols,
+               int headDim, mlir::Value lane);
 
 /// A score block's elements in accumulator order, with their indices.
 struct ScoreElements {

@@ -30,6 +30,8 @@ std::string Schedule::str() const {
          " warps=" + std::to_string(numWarps) +
          " stages=" + std::to_string(numStages) +
          (headDimSplit > 1 ? " split=" + std::to_string(headDimSplit) : "") +
+         (rowTilesPerWarp > 1 ? " tiles/warp=" + std::to_string(rowTilesPerWarp)
+                              : "") +
          " smem=" + std::to_string(sharedMemoryBytes) + " regs~" +
          std::to_string(estimatedRegisters);
 }
@@ -69,7 +71,7 @@ void account(Schedule &s, int variantRegisters) {
   switch (s.kind) {
   case KernelKind::forward:
   case KernelKind::backwardQuery: {
-    s.numWarps = s.blockM / kMmaRows;
+    s.numWarps = s.blockM / (kMmaRows * s.rowTilesPerWarp);
     // Q (and dO) stay resident; K and V (per stage) stream.
     int resident = s.kind == KernelKind::forward ? tileM : 2 * tileM;
     s.sharedMemoryBytes = resident + s.numStages * 2 * tileN;
@@ -78,7 +80,8 @@ void account(Schedule &s, int variantRegisters) {
     // spilling with less room).
     int scoreTiles = s.kind == KernelKind::forward ? 1 : 4;
     s.estimatedRegisters =
-        kMmaRows * d / 32 + scoreTiles * kMmaRows * s.blockN / 32 +
+        s.rowTilesPerWarp *
+            (kMmaRows * d / 32 + scoreTiles * kMmaRows * s.blockN / 32) +
         kRegisterOverhead +
         (s.kind == KernelKind::forward ? variantRegisters : 0);
     break;
@@ -110,8 +113,9 @@ void account(Schedule &s, int variantRegisters) {
 
 Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
                                                KernelKind kind, int headDim,
-                                               int elementBytes,
-                                               int variantRegisters) {
+                                               const ScheduleHints &hints) {
+  const int elementBytes = hints.elementBytes;
+  const int variantRegisters = hints.variantRegisters;
   const std::vector<int> &dims = supportedHeadDims();
   if (std::find(dims.begin(), dims.end(), headDim) == dims.end()) {
     std::string known;
@@ -127,6 +131,10 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   s.kind = kind;
   s.headDim = headDim;
   s.elementBytes = elementBytes;
+  s.rowTilesPerWarp = kind == KernelKind::forward ? hints.rowTilesPerWarp : 1;
+  if (s.rowTilesPerWarp < 1 || s.rowTilesPerWarp > 4)
+    return Error("row tiles per warp must be 1 to 4, not " +
+                 std::to_string(s.rowTilesPerWarp));
   if (kind == KernelKind::backwardDelta) {
     s.blockM = 128;
     s.blockN = 0;
@@ -141,11 +149,13 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   int br = std::min(bc, headDim);
   // Round to tensor-core shapes: the streamed block to a power of two
   // (halving it then stays on tensor-core multiples),
-  // the owned block up to a multiple of 64 so that small head dims still
-  // give each thread block 4 warps.
+  // the owned block up to a multiple of 64 rows per tile a warp owns, so
+  // that small head dims still give each thread block 4 warps.
   s.blockN = std::clamp(int(llvm::bit_floor(unsigned(std::max(bc, 1)))),
                         kMinBlock, kMaxBlock);
-  s.blockM = std::clamp(roundUp(br, 64), 64, kMaxBlock);
+  const int rowsPerWarp = kMmaRows * s.rowTilesPerWarp;
+  s.blockM = std::clamp(roundUp(br, 4 * rowsPerWarp), 4 * rowsPerWarp,
+                        std::max(kMaxBlock, 4 * rowsPerWarp));
   if (kind == KernelKind::backwardKeyValue)
     std::swap(s.blockM, s.blockN); // owned rows are keys here
   s.numStages = maxStages(kind);
@@ -182,7 +192,8 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
       streamed = roundDown(streamed / 2, kMinBlock);
       continue;
     }
-    if (owned > kMinBlock) {
+    if (owned >
+        (kind == KernelKind::backwardKeyValue ? kMinBlock : rowsPerWarp)) {
       owned /= 2;
       s.numStages = maxStages(kind);
       continue;

@@ -49,6 +49,9 @@ struct Schedule {
   /// headDim / split columns of dK and dV (and recomputing S and dP), so
   /// that large head dims fit the register file.
   int headDimSplit = 1;
+  /// Forward only: the 16-row tensor-core tiles each warp owns. With 2,
+  /// every K and V fragment read from shared memory feeds two products.
+  int rowTilesPerWarp = 1;
   int sharedMemoryBytes = 0;
   /// The compiler's estimate of 32-bit registers per thread, kept under
   /// the target's limit.
@@ -72,14 +75,21 @@ const std::vector<int> &supportedHeadDims();
 /// beyond the plain kernel's (Philox state, random words, keep bits).
 constexpr int kDropoutRegisters = 48;
 
-/// Picks the schedule of `kind` for `target` at head dim `headDim` with
-/// `elementBytes`-byte inputs; `variantRegisters` are the registers the
-/// variant's own per-element code adds to the forward. Fails with the
-/// reason for an unsupported head dim or a target too small for any
-/// schedule.
+/// What a schedule takes besides the target and the head dim.
+struct ScheduleHints {
+  int elementBytes = 2;
+  /// Registers the variant's own per-element code adds to the forward.
+  int variantRegisters = 0;
+  /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp).
+  int rowTilesPerWarp = 1;
+};
+
+/// Picks the schedule of `kind` for `target` at head dim `headDim`. Fails
+/// with the reason for an unsupported head dim or a target too small for
+/// any schedule.
 Expected<Schedule> scheduleForTarget(const TargetInfo &target, KernelKind kind,
-                                     int headDim, int elementBytes = 2,
-                                     int variantRegisters = 0);
+                                     int headDim,
+                                     const ScheduleHints &hints = {});
 
 } // namespace flashjit
 

@@ -122,12 +122,31 @@ TEST(Schedule, DescribesItself) {
 
 TEST(Schedule, DropoutRegistersShrinkTheForwardKeyBlock) {
   const TargetInfo hopper = *targetByName("sm_90a");
-  Expected<Schedule> plain = scheduleForTarget(hopper, KernelKind::forward, 128);
-  Expected<Schedule> dropout = scheduleForTarget(
-      hopper, KernelKind::forward, 128, 2, kDropoutRegisters);
+  Expected<Schedule> plain =
+      scheduleForTarget(hopper, KernelKind::forward, 128);
+  Expected<Schedule> dropout = scheduleForTarget(hopper, KernelKind::forward,
+                                                 128, {2, kDropoutRegisters});
   ASSERT_TRUE(plain && dropout);
   EXPECT_EQ(plain->blockN, 128);
   EXPECT_EQ(dropout->blockN, 64);
   EXPECT_EQ(dropout->blockM, plain->blockM);
   EXPECT_LE(dropout->estimatedRegisters, hopper.maxRegistersPerThread);
+}
+
+TEST(Schedule, TwoRowTilesPerWarpHalveTheWarps) {
+  const TargetInfo hopper = *targetByName("sm_90a");
+  for (int d : {64, 128}) {
+    ScheduleHints two;
+    two.rowTilesPerWarp = 2;
+    Expected<Schedule> s =
+        scheduleForTarget(hopper, KernelKind::forward, d, two);
+    ASSERT_TRUE(s) << s.error().message();
+    EXPECT_EQ(s->rowTilesPerWarp, 2);
+    EXPECT_EQ(s->blockM, 128) << d;
+    EXPECT_EQ(s->numWarps, 4) << d;
+    EXPECT_LE(s->estimatedRegisters, hopper.maxRegistersPerThread);
+  }
+  ScheduleHints bad;
+  bad.rowTilesPerWarp = 0;
+  EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::forward, 64, bad));
 }

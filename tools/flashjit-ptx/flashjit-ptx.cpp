@@ -48,6 +48,10 @@ static cl::opt<std::string> signatureFile(
 static cl::opt<bool> dumpIr("dump-ir-after-all",
                             cl::desc("print the IR after each stage to stderr"),
                             cl::cat(toolOptions));
+static cl::opt<int> rowTilesPerWarp(
+    "row-tiles-per-warp", cl::init(1),
+    cl::desc("16-row tiles each forward warp owns (experimental: 2)"),
+    cl::cat(toolOptions));
 
 /// {"kernels": [{"name", "kind", "block_m", "block_n", "threads",
 /// "shared_memory_bytes", "args": [{"name", "kind"}]}]}
@@ -105,6 +109,7 @@ int main(int argc, char **argv) {
     options.pass = CompilePass::backward;
   else
     return fail("unknown pass '" + passName + "'; known: fwd, bwd");
+  options.rowTilesPerWarp = rowTilesPerWarp;
 
   StageDumper dumper;
   if (dumpIr)
