@@ -56,10 +56,10 @@ def alibi_slopes(h, device):
 # --- the providers: each returns (forward fn, backward fn) or raises -------
 
 class Flashjit:
-    name = "flashjit"
-
-    def __init__(self, library):
-        self.rt = flashjit.Runtime(library)
+    def __init__(self, library, row_tiles_per_warp=1):
+        # Other tilings are experiments, timed as providers of their own.
+        self.name = "flashjit" if row_tiles_per_warp == 1 else f"flashjit-t{row_tiles_per_warp}"
+        self.rt = flashjit.Runtime(library, row_tiles_per_warp=row_tiles_per_warp)
         self.cache = {}
 
     def attention(self, variant):
@@ -222,7 +222,7 @@ def time_shape(providers, variant, dtype_name, D, N, rows):
         except (torch.OutOfMemoryError, RuntimeError, flashjit.FlashjitError) as e:
             print(f"  {p.name} {variant} d={D} {dtype_name} N={N}: {str(e).splitlines()[0]}", flush=True)
         torch.cuda.empty_cache()
-    # A sanity check on the timed tensors: flashjit's O next to every peer's.
+    # A sanity check on the timed tensors: flashjit's O next to every other provider's.
     if "flashjit" in outputs:
         for name, out in outputs.items():
             if name != "flashjit":
@@ -352,6 +352,8 @@ def main():
     ap.add_argument("--dtypes", default="bf16,fp16")
     ap.add_argument("--ns", default="512,1024,2048,4096,8192,16384")
     ap.add_argument("--variants-ns", default="1024,4096,16384")
+    ap.add_argument("--row-tiles", default="",
+                    help="also time flashjit with these forward row tiles per warp (e.g. 2)")
     ap.add_argument("--no-flex", action="store_true")
     ap.add_argument("--flex-ns", default="1024,4096,16384")
     ap.add_argument("--flex-dtypes", default="bf16")
@@ -363,7 +365,8 @@ def main():
     started = time.time()
 
     fj = Flashjit(args.library)
-    providers = [fj, Sdpa("fa2", SDPBackend.FLASH_ATTENTION), Sdpa("cudnn", SDPBackend.CUDNN_ATTENTION)]
+    providers = [fj] + [Flashjit(args.library, int(t)) for t in args.row_tiles.split(",") if t]
+    providers += [Sdpa("fa2", SDPBackend.FLASH_ATTENTION), Sdpa("cudnn", SDPBackend.CUDNN_ATTENTION)]
     if not args.no_flex:
         providers.append(Flex([int(x) for x in args.flex_ns.split(",")],
                               [DTYPES[x] for x in args.flex_dtypes.split(",")]))
@@ -387,7 +390,7 @@ def main():
                     time_shape(providers, variant, dtype_name, D, N, rows)
                     save()
     if not args.no_variants:
-        peers = [p for p in providers if p.name in ("flashjit", "flex")]
+        peers = [p for p in providers if p.name.startswith("flashjit") or p.name == "flex"]
         for D in dims:
             for N in (int(x) for x in args.variants_ns.split(",")):
                 for variant in ("sliding_window", "alibi_causal", "softcap_causal"):

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -88,6 +89,7 @@ struct Runtime::State {
   const CudaDriver *driver = nullptr;      ///< null offline
   std::unique_ptr<PrimaryContext> primary; ///< null offline
   int ordinal = -1;                        ///< -1 offline
+  int rowTilesPerWarp = 1; ///< RuntimeOptions::rowTilesPerWarp, resolved
   TargetInfo target;
   std::unique_ptr<KernelCache> cache;
   std::mutex mutex;
@@ -134,6 +136,14 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     state->ordinal = options.device;
     state->driver = d;
   }
+  state->rowTilesPerWarp = options.rowTilesPerWarp;
+  if (state->rowTilesPerWarp == 0) {
+    const char *env = std::getenv("FLASHJIT_ROW_TILES_PER_WARP");
+    state->rowTilesPerWarp = env && *env ? std::atoi(env) : 1;
+  }
+  if (state->rowTilesPerWarp < 1 || state->rowTilesPerWarp > 4)
+    return Error("row tiles per warp (RuntimeOptions or "
+                 "FLASHJIT_ROW_TILES_PER_WARP) must be 1 to 4");
   std::string dir = options.memoryCacheOnly ? ""
                     : options.cacheDirectory.empty()
                         ? KernelCache::defaultDirectory()
@@ -224,10 +234,13 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
   options.inputType =
       shape.dtype == DType::f16 ? InputType::f16 : InputType::bf16;
   options.pass = pass;
+  options.rowTilesPerWarp = rt.rowTilesPerWarp;
   std::string material = attention.text + "\n" + rt.target.arch +
                          " d=" + std::to_string(shape.headDim) + " " +
                          stringifyDType(shape.dtype) + " " +
                          stringifyCompilePass(pass);
+  if (rt.rowTilesPerWarp != 1) // (keys of the default stay as they were)
+    material += " tiles/warp=" + std::to_string(rt.rowTilesPerWarp);
   std::string key = KernelCache::keyOf(material);
   {
     std::lock_guard<std::mutex> lock(rt.mutex);

@@ -11,6 +11,7 @@ side-by-side benchmark; it needs nothing but libflashjit.so and torch.
     causal.backward(q, k, v, o, lse, do, dq, dk, dv)
 """
 import ctypes
+import os
 
 import torch
 
@@ -113,13 +114,25 @@ class Attention:
 
 
 class Runtime:
-    def __init__(self, library, device=0, cache_dir=None):
+    def __init__(self, library, device=0, cache_dir=None, row_tiles_per_warp=None):
+        """row_tiles_per_warp: experimental forward tiling for A/B runs
+        (FLASHJIT_ROW_TILES_PER_WARP, read when the runtime is created)."""
         self.lib = ctypes.CDLL(library)
         self.lib.flashjit_last_error.restype = ctypes.c_char_p
         torch.zeros(1, device=f"cuda:{device}")  # torch's context is the one flashjit joins
         self._handle = ctypes.c_void_p()
-        self.check(self.lib.flashjit_runtime_create(
-            device, cache_dir.encode() if cache_dir else None, None, ctypes.byref(self._handle)))
+        saved = os.environ.get("FLASHJIT_ROW_TILES_PER_WARP")
+        if row_tiles_per_warp is not None:
+            os.environ["FLASHJIT_ROW_TILES_PER_WARP"] = str(row_tiles_per_warp)
+        try:
+            self.check(self.lib.flashjit_runtime_create(
+                device, cache_dir.encode() if cache_dir else None, None, ctypes.byref(self._handle)))
+        finally:
+            if row_tiles_per_warp is not None:
+                if saved is None:
+                    del os.environ["FLASHJIT_ROW_TILES_PER_WARP"]
+                else:
+                    os.environ["FLASHJIT_ROW_TILES_PER_WARP"] = saved
 
     def __del__(self):
         if getattr(self, "_handle", None):

@@ -103,8 +103,8 @@ Outcome run(const Launch &l) {
   flashjit_tensor q = toC(l.q), k = toC(l.k), v = toC(l.v), o = toC(l.o),
                   lse = toC(l.lse), dO = toC(l.dO), dq = toC(l.dq),
                   dk = toC(l.dk), dv = toC(l.dv);
-  out.cForward = flashjit_forward(att, &q, &k, &v, &o, &lse, &params, nullptr) ==
-                         FLASHJIT_OK
+  out.cForward = flashjit_forward(att, &q, &k, &v, &o, &lse, &params,
+                                  nullptr) == FLASHJIT_OK
                      ? ""
                      : flashjit_last_error();
   out.cBackward = flashjit_backward(att, &q, &k, &v, &o, &lse, &dO, &dq, &dk,
@@ -232,7 +232,8 @@ TEST(Api, MissingBuffer) {
   EXPECT_TRUE(contains(out.cppForward, "variant 'alibi' needs the buffer "
                                        "'slopes'"))
       << out.cppForward;
-  EXPECT_TRUE(contains(out.cForward, "needs the buffer 'slopes'")) << out.cForward;
+  EXPECT_TRUE(contains(out.cForward, "needs the buffer 'slopes'"))
+      << out.cForward;
 }
 
 TEST(Api, BufferOfTheWrongSize) {
@@ -271,7 +272,8 @@ TEST(Api, RuntimeStaysUsableAfterErrors) {
   Launch good;
   Status s = causal->forward(good.q, good.k, good.v, good.o, good.lse, {});
   ASSERT_FALSE(s.ok());
-  EXPECT_TRUE(contains(s.error().message(), "no device")) << s.error().message();
+  EXPECT_TRUE(contains(s.error().message(), "no device"))
+      << s.error().message();
 }
 
 TEST(CApi, NullArguments) {
@@ -285,7 +287,8 @@ TEST(CApi, NullArguments) {
   flashjit_runtime *rt = nullptr;
   ASSERT_EQ(flashjit_runtime_create(0, nullptr, "sm_90a", &rt), FLASHJIT_OK);
   flashjit_attention *att = nullptr;
-  EXPECT_EQ(flashjit_attention_create_builtin(rt, "nope", &att), FLASHJIT_ERROR);
+  EXPECT_EQ(flashjit_attention_create_builtin(rt, "nope", &att),
+            FLASHJIT_ERROR);
   EXPECT_TRUE(contains(flashjit_last_error(), "unknown variant 'nope'"));
   EXPECT_EQ(att, nullptr);
   EXPECT_EQ(flashjit_attention_create_from_text(rt, "tile.program @x {", &att),
@@ -340,3 +343,26 @@ TEST(Api, NoDriverIsAClearError) {
 }
 
 } // namespace
+
+TEST(Api, RowTilesPerWarpOutOfRangeIsAClearError) {
+  RuntimeOptions options;
+  options.offlineTarget = "sm_90a";
+  options.memoryCacheOnly = true;
+  options.rowTilesPerWarp = 7;
+  Expected<std::shared_ptr<Runtime>> r = Runtime::create(options);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(contains(r.error().message(), "row tiles per warp"))
+      << r.error().message();
+  // 2 compiles (the launch then stops at the missing device).
+  options.rowTilesPerWarp = 2;
+  Expected<std::shared_ptr<Runtime>> two = Runtime::create(options);
+  ASSERT_TRUE(two) << two.error().message();
+  Expected<Attention> causal =
+      Attention::create(*two, *builtinVariant("causal"));
+  ASSERT_TRUE(causal);
+  Launch l;
+  Status s = causal->forward(l.q, l.k, l.v, l.o, l.lse, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(contains(s.error().message(), "no device"))
+      << s.error().message();
+}
