@@ -141,9 +141,11 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     const char *env = std::getenv("FLASHJIT_ROW_TILES_PER_WARP");
     state->rowTilesPerWarp = env && *env ? std::atoi(env) : 1;
   }
-  if (state->rowTilesPerWarp < 1 || state->rowTilesPerWarp > 4)
+  if (state->rowTilesPerWarp < 1 ||
+      state->rowTilesPerWarp > kMaxRowTilesPerWarp)
     return Error("row tiles per warp (RuntimeOptions or "
-                 "FLASHJIT_ROW_TILES_PER_WARP) must be 1 to 4");
+                 "FLASHJIT_ROW_TILES_PER_WARP) must be 1 to " +
+                 std::to_string(kMaxRowTilesPerWarp));
   std::string dir = options.memoryCacheOnly ? ""
                     : options.cacheDirectory.empty()
                         ? KernelCache::defaultDirectory()
@@ -479,41 +481,41 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
     return prepared.error();
   if (!*prepared)
     return {}; // nothing to compute
-  const LaunchShape *shape = &(*prepared)->shape;
-  const LoadedPass *pass = (*prepared)->pass.get();
+  const LaunchShape &shape = (*prepared)->shape;
+  const LoadedPass &pass = *(*prepared)->pass;
   Runtime::State &rt = *(*prepared)->runtime;
   const CudaDriver &d = *rt.driver;
   // delta, [B, Hq, Nq] f32, lives on the stream for the backward only.
   CUdeviceptr delta = 0;
-  size_t bytes = size_t(shape->batch * shape->headsQ * shape->seqlenQ) * 4;
+  size_t bytes = size_t(shape.batch * shape.headsQ * shape.seqlenQ) * 4;
   if (auto e = d.check(
           "cuMemAllocAsync",
           d.cuMemAllocAsync(&delta, bytes, static_cast<CUstream>(stream))))
     return *e;
-  ArgValues args = commonArgs(*shape, q, k, v, o, lse, params);
+  ArgValues args = commonArgs(shape, q, k, v, o, lse, params);
   args.tensor("do", dO);
   args.tensor("dq", dq);
   args.tensor("dk", dk);
   args.tensor("dv", dv);
   args.values["delta"] = uint64_t(delta);
   Status status;
-  const std::vector<KernelInfo> &kernels = pass->kernels;
+  const std::vector<KernelInfo> &kernels = pass.kernels;
   for (size_t i = 0; i < kernels.size() && status.ok(); ++i) {
     const Schedule &s = kernels[i].schedule;
-    unsigned rows = unsigned(shape->batch * shape->headsQ);
+    unsigned rows = unsigned(shape.batch * shape.headsQ);
     switch (kernels[i].kind) {
     case KernelKind::backwardDelta:
-      status = launch(rt, *pass, i, ceilDiv(shape->seqlenQ, s.numThreads()),
-                      rows, args, stream);
+      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.numThreads()), rows,
+                      args, stream);
       break;
     case KernelKind::backwardKeyValue:
-      status = launch(rt, *pass, i,
-                      ceilDiv(shape->seqlenKv, s.blockN) * s.headDimSplit,
-                      unsigned(shape->batch * shape->headsKv), args, stream);
+      status = launch(rt, pass, i,
+                      ceilDiv(shape.seqlenKv, s.blockN) * s.headDimSplit,
+                      unsigned(shape.batch * shape.headsKv), args, stream);
       break;
     case KernelKind::backwardQuery:
-      status = launch(rt, *pass, i, ceilDiv(shape->seqlenQ, s.blockM), rows,
-                      args, stream);
+      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.blockM), rows, args,
+                      stream);
       break;
     case KernelKind::forward:
       status = Error("internal: a forward kernel in the backward pass");

@@ -132,8 +132,9 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   s.headDim = headDim;
   s.elementBytes = elementBytes;
   s.rowTilesPerWarp = kind == KernelKind::forward ? hints.rowTilesPerWarp : 1;
-  if (s.rowTilesPerWarp < 1 || s.rowTilesPerWarp > 4)
-    return Error("row tiles per warp must be 1 to 4, not " +
+  if (s.rowTilesPerWarp < 1 || s.rowTilesPerWarp > kMaxRowTilesPerWarp)
+    return Error("row tiles per warp must be 1 to " +
+                 std::to_string(kMaxRowTilesPerWarp) + ", not " +
                  std::to_string(s.rowTilesPerWarp));
   if (kind == KernelKind::backwardDelta) {
     s.blockM = 128;

@@ -75,6 +75,9 @@ const std::vector<int> &supportedHeadDims();
 /// beyond the plain kernel's (Philox state, random words, keep bits).
 constexpr int kDropoutRegisters = 48;
 
+/// The most 16-row tiles a forward warp may own.
+constexpr int kMaxRowTilesPerWarp = 4;
+
 /// What a schedule takes besides the target and the head dim.
 struct ScheduleHints {
   int elementBytes = 2;

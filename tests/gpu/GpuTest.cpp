@@ -48,6 +48,14 @@ std::string whyNoGpu() {
   return r ? "" : r.error().message();
 }
 
+/// The report's lines, one per checked output, for a failure message.
+std::string linesOf(const RunReport &report) {
+  std::string lines;
+  for (const std::string &line : report.lines)
+    lines += "\n  " + line;
+  return lines;
+}
+
 using Param = std::tuple<std::string, int, DType>;
 
 class GpuVariantTest : public ::testing::TestWithParam<Param> {};
@@ -70,13 +78,10 @@ TEST_P(GpuVariantTest, ForwardAndBackwardMatchTheReference) {
     config.iterations = 0;
     Expected<RunReport> report = runVariant(gpu(), config);
     ASSERT_TRUE(report) << report.error().message();
-    std::string lines;
-    for (const std::string &line : report->lines)
-      lines += "\n  " + line;
     EXPECT_TRUE(report->pass)
         << variant << " d=" << headDim << " B=" << s.batch << " H=" << s.headsQ
         << "/" << s.headsKv << " N=" << s.seqlenQ << "/" << s.seqlenKv
-        << (s.tokenMajor ? " [B,N,H,D]" : "") << lines;
+        << (s.tokenMajor ? " [B,N,H,D]" : "") << linesOf(*report);
   }
 }
 
@@ -114,10 +119,7 @@ TEST(GpuEdgeCases, LargeLogitsStayFinite) {
       config.iterations = 0;
       Expected<RunReport> report = runVariant(gpu(), config);
       ASSERT_TRUE(report) << report.error().message();
-      std::string lines;
-      for (const std::string &line : report->lines)
-        lines += "\n  " + line;
-      EXPECT_TRUE(report->pass) << variant << lines;
+      EXPECT_TRUE(report->pass) << variant << linesOf(*report);
     }
 }
 
