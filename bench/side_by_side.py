@@ -116,16 +116,15 @@ def autograd_pair(forward, q, k, v, do):
     return fwd, bwd, out.detach(), [qg, kg, vg]
 
 
-class Sdpa:
-    def __init__(self, name, backend):
-        self.name, self.backend = name, backend
+class TorchProvider:
+    """A peer that torch differentiates: `call` is its attention, `supports`
+    says which shapes it is timed on."""
 
-    def call(self, variant, q, k, v):
-        with sdpa_kernel(self.backend):
-            return F.scaled_dot_product_attention(q, k, v, is_causal=(variant == "causal"))
+    def supports(self, variant, q):
+        return variant in ("full", "causal")
 
     def make(self, variant, q, k, v, do):
-        if variant not in ("full", "causal"):
+        if not self.supports(variant, q):
             raise NotImplementedError
         return autograd_pair(lambda a, b, c: self.call(variant, a, b, c), q, k, v, do)
 
@@ -133,7 +132,16 @@ class Sdpa:
         return self.call(variant, q, k, v)
 
 
-class Naive:
+class Sdpa(TorchProvider):
+    def __init__(self, name, backend):
+        self.name, self.backend = name, backend
+
+    def call(self, variant, q, k, v):
+        with sdpa_kernel(self.backend):
+            return F.scaled_dot_product_attention(q, k, v, is_causal=(variant == "causal"))
+
+
+class Naive(TorchProvider):
     name = "naive"
 
     def call(self, variant, q, k, v):
@@ -143,17 +151,12 @@ class Naive:
             s = s.masked_fill(torch.ones(n, n, device=q.device, dtype=torch.bool).triu(1), float("-inf"))
         return torch.softmax(s.float(), dim=-1).to(q.dtype) @ v
 
-    def make(self, variant, q, k, v, do):
+    def supports(self, variant, q):
         B, H, N, _ = q.shape
-        if variant not in ("full", "causal") or B * H * N * N > 2 ** 32:
-            raise NotImplementedError
-        return autograd_pair(lambda a, b, c: self.call(variant, a, b, c), q, k, v, do)
-
-    def forward_alloc(self, variant, q, k, v):
-        return self.call(variant, q, k, v)
+        return super().supports(variant, q) and B * H * N * N <= 2 ** 32
 
 
-class Flex:
+class Flex(TorchProvider):
     name = "flex"
 
     def __init__(self, ns, dtypes):
@@ -184,14 +187,10 @@ class Flex:
             self.masks[key] = self.fa.create_block_mask(mask_mod, None, None, N, N, device=device)
         return score_mod, self.masks.get(key)
 
-    def make(self, variant, q, k, v, do):
-        if q.shape[2] not in self.ns or q.dtype not in self.dtypes:
-            raise NotImplementedError
-        score_mod, block_mask = self.mods(variant, q.shape[1], q.shape[2], q.device)
-        return autograd_pair(lambda a, b, c: self.compiled(a, b, c, score_mod=score_mod,
-                                                           block_mask=block_mask), q, k, v, do)
+    def supports(self, variant, q):
+        return q.shape[2] in self.ns and q.dtype in self.dtypes
 
-    def forward_alloc(self, variant, q, k, v):
+    def call(self, variant, q, k, v):
         score_mod, block_mask = self.mods(variant, q.shape[1], q.shape[2], q.device)
         return self.compiled(q, k, v, score_mod=score_mod, block_mask=block_mask)
 
