@@ -6,6 +6,8 @@
 #   sanitize  compute-sanitizer memcheck and racecheck over one small
 #             forward + backward of every built-in variant
 #   bench     bench/side_by_side.py against SDPA flash/cuDNN, Flex, naive
+#   profile   ncu over one forward + backward of flashjit and FA2 (not run
+#             by default; PROFILE="provider variant d n; ..." picks them)
 # Logs and results go to $OUT (the device tool brings back 8 files at most:
 # gpu-tests, runtime-check, cache, sanitize, bench .txt; results.json/md/png).
 #   device:  bench/device_run.sh [tests] [cache] [sanitize] [bench]
@@ -58,6 +60,20 @@ for s in $steps; do
   bench)
     step "side-by-side benchmark"
     python3 bench/side_by_side.py .bundle/libflashjit.so "$out" ${BENCH_ARGS:-} 2>&1 | tee "$out/bench.txt" | tail -80
+    ;;
+  profile)
+    step "ncu"
+    IFS=';' read -ra cases <<<"${PROFILE:-flashjit full 128 4096; fa2 full 128 4096}"
+    for c in "${cases[@]}"; do
+      read -r provider variant d n <<<"$c"
+      echo "#### $provider $variant d=$d N=$n"
+      ncu --clock-control none --profile-from-start off --section SpeedOfLight \
+        --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+        --section WarpStateStats --section SchedulerStats --section Occupancy \
+        --section LaunchStats --section InstructionStats \
+        python3 bench/profile_one.py .bundle/libflashjit.so $provider $variant $d $n 2>&1 || status=1
+    done >"$out/profile.txt"
+    grep -E "^####|Duration|Compute \(SM\) Throughput|Registers Per|Achieved Occupancy" "$out/profile.txt"
     ;;
   *) echo "unknown step '$s'"; status=2 ;;
   esac

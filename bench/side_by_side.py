@@ -56,9 +56,9 @@ def alibi_slopes(h, device):
 # --- the providers: each returns (forward fn, backward fn) or raises -------
 
 class Flashjit:
-    def __init__(self, library, row_tiles_per_warp=1):
-        # Other tilings are experiments, timed as providers of their own.
-        self.name = "flashjit" if row_tiles_per_warp == 1 else f"flashjit-t{row_tiles_per_warp}"
+    def __init__(self, library, row_tiles_per_warp=None):
+        # Forced tilings are A/B experiments, timed as providers of their own.
+        self.name = "flashjit" if row_tiles_per_warp is None else f"flashjit-t{row_tiles_per_warp}"
         self.rt = flashjit.Runtime(library, row_tiles_per_warp=row_tiles_per_warp)
         self.cache = {}
 
@@ -352,7 +352,7 @@ def main():
     ap.add_argument("--ns", default="512,1024,2048,4096,8192,16384")
     ap.add_argument("--variants-ns", default="1024,4096,16384")
     ap.add_argument("--row-tiles", default="",
-                    help="also time flashjit with these forward row tiles per warp (e.g. 2)")
+                    help="also time flashjit with these forced forward row tiles per warp (e.g. 1,2)")
     ap.add_argument("--no-flex", action="store_true")
     ap.add_argument("--flex-ns", default="1024,4096,16384")
     ap.add_argument("--flex-dtypes", default="bf16")

@@ -75,6 +75,16 @@ LogicalResult lowerMathForNvptx(ModuleOp module) {
   return applyPatternsGreedily(module, std::move(patterns));
 }
 
+/// The registers a chain's own per-element code costs. The softmax scale
+/// alone is the plain case; anything past it keeps more per score.
+VariantCost variantCost(const AttentionChain &chain) {
+  if (chain.dropout)
+    return VariantCost::dropout();
+  if (chain.scoreMod.size() > 1)
+    return VariantCost::scoreModifying();
+  return {};
+}
+
 std::string printed(Operation *op) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -85,7 +95,8 @@ std::string printed(Operation *op) {
 } // namespace
 
 Expected<std::vector<Schedule>>
-flashjit::schedulePass(const CompileOptions &options, int variantRegisters) {
+flashjit::schedulePass(const CompileOptions &options,
+                       const VariantCost &variant) {
   std::vector<KernelKind> kinds =
       options.pass == CompilePass::forward
           ? std::vector<KernelKind>{KernelKind::forward}
@@ -96,7 +107,7 @@ flashjit::schedulePass(const CompileOptions &options, int variantRegisters) {
   for (KernelKind kind : kinds) {
     Expected<Schedule> schedule = scheduleForTarget(
         options.target, kind, options.headDim,
-        {/*elementBytes=*/2, variantRegisters, options.rowTilesPerWarp});
+        {/*elementBytes=*/2, variant, options.rowTilesPerWarp});
     if (!schedule)
       return schedule.error();
     schedules.push_back(*schedule);
@@ -129,7 +140,7 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
     return Error(diagnostics.message("the program is not a fusible chain"));
 
   Expected<std::vector<Schedule>> schedules =
-      schedulePass(options, chain->dropout ? kDropoutRegisters : 0);
+      schedulePass(options, variantCost(*chain));
   if (!schedules)
     return schedules.error();
   if (!options.target.hasMmaM16N8K16())

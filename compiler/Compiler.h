@@ -24,9 +24,9 @@ struct CompileOptions {
   int headDim = 128;
   InputType inputType = InputType::bf16;
   CompilePass pass = CompilePass::forward;
-  /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 2 is
-  /// experimental until measured on a GPU.
-  int rowTilesPerWarp = 1;
+  /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 0:
+  /// the schedule's choice.
+  int rowTilesPerWarp = 0;
 };
 
 /// The PTX of one pass of one variant and what its kernels take.
@@ -36,9 +36,9 @@ struct CompiledPass {
 };
 
 /// The kernels of a pass and their schedules for the options' target;
-/// `variantRegisters` as ScheduleHints takes them.
+/// `variant` is what the variant's own code costs (VariantCost).
 Expected<std::vector<Schedule>> schedulePass(const CompileOptions &options,
-                                             int variantRegisters = 0);
+                                             const VariantCost &variant = {});
 
 /// Compiles `program`. Every stage's IR goes to `dump` when given: "tile",
 /// "kernel", then the stages of emitPtx.

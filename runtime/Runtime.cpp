@@ -89,7 +89,7 @@ struct Runtime::State {
   const CudaDriver *driver = nullptr;      ///< null offline
   std::unique_ptr<PrimaryContext> primary; ///< null offline
   int ordinal = -1;                        ///< -1 offline
-  int rowTilesPerWarp = 1; ///< RuntimeOptions::rowTilesPerWarp, resolved
+  int rowTilesPerWarp = 0; ///< RuntimeOptions::rowTilesPerWarp, resolved
   TargetInfo target;
   std::unique_ptr<KernelCache> cache;
   std::mutex mutex;
@@ -139,13 +139,18 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   state->rowTilesPerWarp = options.rowTilesPerWarp;
   if (state->rowTilesPerWarp == 0) {
     const char *env = std::getenv("FLASHJIT_ROW_TILES_PER_WARP");
-    state->rowTilesPerWarp = env && *env ? std::atoi(env) : 1;
+    state->rowTilesPerWarp = env && *env ? std::atoi(env) : 0;
+    if (env && *env && state->rowTilesPerWarp == 0)
+      return Error("FLASHJIT_ROW_TILES_PER_WARP must be 1 to " +
+                   std::to_string(kMaxRowTilesPerWarp) + ", not '" + env + "'");
   }
-  if (state->rowTilesPerWarp < 1 ||
+  if (state->rowTilesPerWarp < 0 ||
       state->rowTilesPerWarp > kMaxRowTilesPerWarp)
     return Error("row tiles per warp (RuntimeOptions or "
                  "FLASHJIT_ROW_TILES_PER_WARP) must be 1 to " +
-                 std::to_string(kMaxRowTilesPerWarp));
+                 std::to_string(kMaxRowTilesPerWarp) +
+                 " (0: the compiler's "
+                 "choice)");
   std::string dir = options.memoryCacheOnly ? ""
                     : options.cacheDirectory.empty()
                         ? KernelCache::defaultDirectory()
@@ -241,7 +246,7 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
                          " d=" + std::to_string(shape.headDim) + " " +
                          stringifyDType(shape.dtype) + " " +
                          stringifyCompilePass(pass);
-  if (rt.rowTilesPerWarp != 1) // (keys of the default stay as they were)
+  if (rt.rowTilesPerWarp != 0) // a forced tiling; the default needs none
     material += " tiles/warp=" + std::to_string(rt.rowTilesPerWarp);
   std::string key = KernelCache::keyOf(material);
   {

@@ -115,8 +115,9 @@ class Attention:
 
 class Runtime:
     def __init__(self, library, device=0, cache_dir=None, row_tiles_per_warp=None):
-        """row_tiles_per_warp: experimental forward tiling for A/B runs
-        (FLASHJIT_ROW_TILES_PER_WARP, read when the runtime is created)."""
+        """row_tiles_per_warp: a forced forward tiling for A/B runs (None: the
+        compiler's choice; FLASHJIT_ROW_TILES_PER_WARP, read when the runtime
+        is created)."""
         self.lib = ctypes.CDLL(library)
         self.lib.flashjit_last_error.restype = ctypes.c_char_p
         torch.zeros(1, device=f"cuda:{device}")  # torch's context is the one flashjit joins

@@ -50,6 +50,8 @@ constexpr int kMaxBlock = 128;
 // running max and sum.
 constexpr int kRegisterOverhead = 48;
 constexpr int kRegisterMargin = 32;
+// What dK/dV keeps per score of a plain variant: S, P, dP, dS.
+constexpr int kBackwardValuesPerScore = 4;
 
 /// K/V buffers the kernels implement: one until the copy of the next block
 /// is overlapped with the current one (the pipelining of issue 6).
@@ -64,7 +66,7 @@ int roundUp(int value, int multiple) {
 /// owns 16 rows of the block the thread block owns, so the warps are
 /// owned-rows / 16 and each thread holds (16 * columns / 32) accumulator
 /// values of every tile it keeps.
-void account(Schedule &s, int variantRegisters) {
+void account(Schedule &s, const VariantCost &variant) {
   int d = s.headDim, e = s.elementBytes;
   int tileM = s.blockM * sharedRowElements(d) * e;
   int tileN = s.blockN * sharedRowElements(d) * e;
@@ -83,7 +85,7 @@ void account(Schedule &s, int variantRegisters) {
         s.rowTilesPerWarp *
             (kMmaRows * d / 32 + scoreTiles * kMmaRows * s.blockN / 32) +
         kRegisterOverhead +
-        (s.kind == KernelKind::forward ? variantRegisters : 0);
+        (s.kind == KernelKind::forward ? variant.forwardRegisters : 0);
     break;
   }
   case KernelKind::backwardKeyValue: {
@@ -92,13 +94,16 @@ void account(Schedule &s, int variantRegisters) {
     // the A operands of dV and dK.
     s.sharedMemoryBytes = 2 * tileN + s.numStages * 2 * tileM;
     // dK and dV accumulators [16, d / split] each; per score [16, BLOCK_M]
-    // the raw and modified score, P, the dropped P, the keep bit, dP, the
-    // derivative, dS and the row statistics. Calibrated against ptxas -v
-    // over the PTX matrix (tests/lit/compiler/ptx-matrix.test): d 128 runs
-    // unsplit at BLOCK_M 16 in up to ~250 registers with no spill, while
-    // d 64 at BLOCK_M 32 spills, so this kind needs no margin on top.
-    s.estimatedRegisters = 2 * kMmaRows * (d / s.headDimSplit) / 32 +
-                           9 * kMmaRows * s.blockM / 32 + kRegisterOverhead;
+    // S, P (also packed as the A operand of dV), dP and dS, plus the
+    // variant's own values. Calibrated against ptxas -v over the PTX
+    // matrix (tests/lit/compiler/ptx-matrix.test): a plain variant runs
+    // BLOCK_M 32 at d 128 and 64 at d 64 in up to ~250 registers with no
+    // spill, so this kind needs no margin on top.
+    s.estimatedRegisters =
+        2 * kMmaRows * (d / s.headDimSplit) / 32 +
+        (kBackwardValuesPerScore + variant.backwardValuesPerScore) * kMmaRows *
+            s.blockM / 32 +
+        kRegisterOverhead;
     break;
   }
   case KernelKind::backwardDelta:
@@ -109,13 +114,23 @@ void account(Schedule &s, int variantRegisters) {
   }
 }
 
+/// Two 16-row tiles per forward warp read each K and V fragment once for
+/// two products. Measured on the H100 (bench/NOTES.md, entry 4): +25% at
+/// d 128, where it takes 128 x 64 blocks in 4 warps, as FlashAttention-2
+/// does; +2% at d 64. Variants with their own per-element code do not fit
+/// the registers beside two tiles, nor does d 256.
+int defaultRowTilesPerWarp(int headDim, const VariantCost &variant) {
+  bool plain =
+      variant.forwardRegisters == 0 && variant.backwardValuesPerScore == 0;
+  return headDim == 128 && plain ? 2 : 1;
+}
+
 } // namespace
 
 Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
                                                KernelKind kind, int headDim,
                                                const ScheduleHints &hints) {
   const int elementBytes = hints.elementBytes;
-  const int variantRegisters = hints.variantRegisters;
   const std::vector<int> &dims = supportedHeadDims();
   if (std::find(dims.begin(), dims.end(), headDim) == dims.end()) {
     std::string known;
@@ -131,16 +146,29 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   s.kind = kind;
   s.headDim = headDim;
   s.elementBytes = elementBytes;
-  s.rowTilesPerWarp = kind == KernelKind::forward ? hints.rowTilesPerWarp : 1;
-  if (s.rowTilesPerWarp < 1 || s.rowTilesPerWarp > kMaxRowTilesPerWarp)
+  if (hints.rowTilesPerWarp < 0 || hints.rowTilesPerWarp > kMaxRowTilesPerWarp)
     return Error("row tiles per warp must be 1 to " +
-                 std::to_string(kMaxRowTilesPerWarp) + ", not " +
-                 std::to_string(s.rowTilesPerWarp));
+                 std::to_string(kMaxRowTilesPerWarp) + " (0: chosen), not " +
+                 std::to_string(hints.rowTilesPerWarp));
+  if (kind == KernelKind::forward && hints.rowTilesPerWarp == 0) {
+    // The choice: two tiles where they keep 64-key blocks (as measured),
+    // else one.
+    ScheduleHints forced = hints;
+    forced.rowTilesPerWarp = defaultRowTilesPerWarp(headDim, hints.variant);
+    Expected<Schedule> chosen =
+        scheduleForTarget(target, kind, headDim, forced);
+    if (chosen && chosen->rowTilesPerWarp > 1 && chosen->blockN < 64) {
+      forced.rowTilesPerWarp = 1;
+      return scheduleForTarget(target, kind, headDim, forced);
+    }
+    return chosen;
+  }
+  s.rowTilesPerWarp = kind == KernelKind::forward ? hints.rowTilesPerWarp : 1;
   if (kind == KernelKind::backwardDelta) {
     s.blockM = 128;
     s.blockN = 0;
     s.numStages = 1;
-    account(s, variantRegisters);
+    account(s, hints.variant);
     return s;
   }
 
@@ -162,16 +190,20 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   s.numStages = maxStages(kind);
 
   // The estimate leaves out fragments of the operands in flight; keep a
-  // margin so that ptxas never has to spill.
+  // margin so that ptxas does not spill. dK/dV's estimate is calibrated
+  // without one; two row tiles run at the edge (ptxas spills 12-160 bytes
+  // there), which the H100 measured as still well ahead of one tile.
   int registerBudget =
       target.maxRegistersPerThread -
-      (kind == KernelKind::backwardKeyValue ? 0 : kRegisterMargin);
+      (kind == KernelKind::backwardKeyValue || s.rowTilesPerWarp > 1
+           ? 0
+           : kRegisterMargin);
   int &streamed = kind == KernelKind::backwardKeyValue ? s.blockM : s.blockN;
   int &owned = kind == KernelKind::backwardKeyValue ? s.blockN : s.blockM;
   // Shrink until the candidate fits: stages first (latency hiding is worth
   // less than tile size), then the streamed block, then the owned one.
   for (;;) {
-    account(s, variantRegisters);
+    account(s, hints.variant);
     bool fitsSmem = s.sharedMemoryBytes <= target.sharedMemoryPerBlockOptin;
     bool fitsRegs = s.estimatedRegisters <= registerBudget;
     if (fitsSmem && fitsRegs)

@@ -71,9 +71,22 @@ inline int sharedRowElements(int headDim) { return headDim + 8; }
 /// The head dimensions the kernels support.
 const std::vector<int> &supportedHeadDims();
 
-/// Registers per thread the forward of a variant with dropout keeps live
-/// beyond the plain kernel's (Philox state, random words, keep bits).
-constexpr int kDropoutRegisters = 48;
+/// What a variant's own per-element code costs the kernels in registers,
+/// beyond a plain scaled score's. Calibrated against `ptxas -v` over the
+/// PTX matrix (tests/lit/compiler/ptx-matrix.test).
+struct VariantCost {
+  /// Forward: registers its per-element code keeps live.
+  int forwardRegisters = 0;
+  /// dK/dV: 32-bit values it keeps per score beyond S, P, dP and dS (the
+  /// modified score and its derivative, dropout's keep bits).
+  int backwardValuesPerScore = 0;
+
+  /// A score modification beyond the softmax scale (ALiBi, softcap, a
+  /// bias): its input and derivative stay live in the backward.
+  static VariantCost scoreModifying() { return {0, 2}; }
+  /// Dropout: Philox state, random words and keep bits.
+  static VariantCost dropout() { return {48, 5}; }
+};
 
 /// The most 16-row tiles a forward warp may own.
 constexpr int kMaxRowTilesPerWarp = 4;
@@ -81,10 +94,10 @@ constexpr int kMaxRowTilesPerWarp = 4;
 /// What a schedule takes besides the target and the head dim.
 struct ScheduleHints {
   int elementBytes = 2;
-  /// Registers the variant's own per-element code adds to the forward.
-  int variantRegisters = 0;
-  /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp).
-  int rowTilesPerWarp = 1;
+  VariantCost variant;
+  /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 0:
+  /// the schedule's choice per head dim and variant.
+  int rowTilesPerWarp = 0;
 };
 
 /// Picks the schedule of `kind` for `target` at head dim `headDim`. Fails

@@ -84,8 +84,9 @@ struct RuntimeOptions {
   /// Compile for this target instead of a device (sm_80, sm_90a, ...):
   /// no driver is needed; everything but launching works.
   std::string offlineTarget;
-  /// Experimental, for A/B measurements: 16-row tiles per forward warp
-  /// (1 to 4). 0: $FLASHJIT_ROW_TILES_PER_WARP, else 1.
+  /// For A/B measurements: 16-row tiles per forward warp (1 to 4). 0:
+  /// $FLASHJIT_ROW_TILES_PER_WARP, else the compiler's choice per head dim
+  /// and variant.
   int rowTilesPerWarp = 0;
 };
 

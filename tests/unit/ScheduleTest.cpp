@@ -38,12 +38,13 @@ TEST(TargetInfo, UnknownTargetListsKnownOnes) {
 // Br = min(227, 128) = 128. T4: M = 64 KiB -> Bc = 32768 / 512 = 64,
 // Br = 64. Shared rows are padded to d + 8 elements.
 TEST(Schedule, PaperRuleAtHeadDim128) {
+  // Two row tiles per warp (the default at d 128) take 64-key blocks.
   Schedule hopper = schedule("sm_90a", KernelKind::forward, 128);
   EXPECT_EQ(hopper.blockM, 128);
-  EXPECT_EQ(hopper.blockN, 128);
-  EXPECT_EQ(hopper.numWarps, 8);
+  EXPECT_EQ(hopper.blockN, 64);
+  EXPECT_EQ(hopper.numWarps, 4);
   EXPECT_EQ(hopper.numStages, 1);
-  EXPECT_EQ(hopper.sharedMemoryBytes, (128 + 2 * 128) * 136 * 2);
+  EXPECT_EQ(hopper.sharedMemoryBytes, (128 + 2 * 64) * 136 * 2);
 
   Schedule turing = schedule("sm_75", KernelKind::forward, 128);
   EXPECT_EQ(turing.blockM, 64);
@@ -122,15 +123,62 @@ TEST(Schedule, DescribesItself) {
 
 TEST(Schedule, DropoutRegistersShrinkTheForwardKeyBlock) {
   const TargetInfo hopper = *targetByName("sm_90a");
+  ScheduleHints oneTile;
+  oneTile.rowTilesPerWarp = 1;
   Expected<Schedule> plain =
-      scheduleForTarget(hopper, KernelKind::forward, 128);
-  Expected<Schedule> dropout = scheduleForTarget(hopper, KernelKind::forward,
-                                                 128, {2, kDropoutRegisters});
+      scheduleForTarget(hopper, KernelKind::forward, 128, oneTile);
+  Expected<Schedule> dropout = scheduleForTarget(
+      hopper, KernelKind::forward, 128, {2, VariantCost::dropout()});
   ASSERT_TRUE(plain && dropout);
   EXPECT_EQ(plain->blockN, 128);
   EXPECT_EQ(dropout->blockN, 64);
   EXPECT_EQ(dropout->blockM, plain->blockM);
   EXPECT_LE(dropout->estimatedRegisters, hopper.maxRegistersPerThread);
+}
+
+TEST(Schedule, PlainBackwardStreamsMoreQueryRowsThanHeavyVariants) {
+  // dK/dV keeps S, P, dP and dS per score: a plain variant has room for
+  // more query rows per step (more independent products in flight), a
+  // score modification or dropout for fewer.
+  const TargetInfo hopper = *targetByName("sm_90a");
+  for (auto [d, plainRows, heavyRows] :
+       {std::tuple{64, 64, 16}, std::tuple{128, 32, 16}}) {
+    Expected<Schedule> plain =
+        scheduleForTarget(hopper, KernelKind::backwardKeyValue, d);
+    Expected<Schedule> modifying =
+        scheduleForTarget(hopper, KernelKind::backwardKeyValue, d,
+                          {2, VariantCost::scoreModifying()});
+    Expected<Schedule> dropout = scheduleForTarget(
+        hopper, KernelKind::backwardKeyValue, d, {2, VariantCost::dropout()});
+    ASSERT_TRUE(plain && modifying && dropout);
+    EXPECT_EQ(plain->blockM, plainRows) << plain->str();
+    EXPECT_EQ(dropout->blockM, heavyRows) << dropout->str();
+    EXPECT_GE(plain->blockM, modifying->blockM) << modifying->str();
+    EXPECT_GE(modifying->blockM, dropout->blockM) << modifying->str();
+    EXPECT_EQ(plain->headDimSplit, 1);
+  }
+}
+
+TEST(Schedule, TwoRowTilesPerWarpAreTheDefaultForPlainVariantsAtD128) {
+  const TargetInfo hopper = *targetByName("sm_90a");
+  auto tiles = [&](int d, VariantCost cost) {
+    return scheduleForTarget(hopper, KernelKind::forward, d, {2, cost})
+        ->rowTilesPerWarp;
+  };
+  EXPECT_EQ(tiles(128, {}), 2);
+  EXPECT_EQ(tiles(64, {}), 1);
+  EXPECT_EQ(tiles(256, {}), 1);
+  EXPECT_EQ(tiles(128, VariantCost::scoreModifying()), 1);
+  EXPECT_EQ(tiles(128, VariantCost::dropout()), 1);
+  Expected<Schedule> s = scheduleForTarget(hopper, KernelKind::forward, 128);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->blockM, 128);
+  EXPECT_EQ(s->blockN, 64);
+  EXPECT_EQ(s->numWarps, 4);
+  // The backward kernels keep one tile per warp.
+  EXPECT_EQ(scheduleForTarget(hopper, KernelKind::backwardQuery, 128)
+                ->rowTilesPerWarp,
+            1);
 }
 
 TEST(Schedule, TwoRowTilesPerWarpHalveTheWarps) {
@@ -147,6 +195,6 @@ TEST(Schedule, TwoRowTilesPerWarpHalveTheWarps) {
     EXPECT_LE(s->estimatedRegisters, hopper.maxRegistersPerThread);
   }
   ScheduleHints bad;
-  bad.rowTilesPerWarp = 0;
+  bad.rowTilesPerWarp = kMaxRowTilesPerWarp + 1;
   EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::forward, 64, bad));
 }

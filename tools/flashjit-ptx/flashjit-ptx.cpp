@@ -49,8 +49,8 @@ static cl::opt<bool> dumpIr("dump-ir-after-all",
                             cl::desc("print the IR after each stage to stderr"),
                             cl::cat(toolOptions));
 static cl::opt<int> rowTilesPerWarp(
-    "row-tiles-per-warp", cl::init(1),
-    cl::desc("16-row tiles each forward warp owns (experimental: 2)"),
+    "row-tiles-per-warp", cl::init(0),
+    cl::desc("16-row tiles each forward warp owns (0: the schedule's choice)"),
     cl::cat(toolOptions));
 
 /// {"kernels": [{"name", "kind", "block_m", "block_n", "threads",

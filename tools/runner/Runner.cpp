@@ -300,6 +300,7 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     reference::Comparison cmp = reference::compare(got, e, l);
     bool pass = !cmp.sawNaN && cmp.maxError <= std::max(cmp.tolerance, floor);
     report.pass &= pass;
+    report.checks[name] = cmp;
     char line[256];
     std::snprintf(line, sizeof line,
                   "%-4s %s max|err| %.2e (tolerance %.2e), relative %.1e%s",

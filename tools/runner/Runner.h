@@ -11,7 +11,9 @@
 #define FLASHJIT_TOOLS_RUNNER_RUNNER_H
 
 #include "flashjit/flashjit.h"
+#include "tools/reference/Reference.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,9 @@ struct RunReport {
   double forwardTflops = 0, backwardTflops = 0;
   /// With RunConfig::keepOutputs: what the kernels wrote.
   std::vector<float> o, lse, dq, dk, dv;
+  /// With RunConfig::check: each output's comparison, by name (o, lse,
+  /// dq, dk, dv).
+  std::map<std::string, reference::Comparison> checks;
 };
 
 /// Runs `config` on `runtime`'s device.

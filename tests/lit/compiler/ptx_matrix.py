@@ -42,7 +42,10 @@ def check(case):
     if asm.returncode != 0:
         return f"{case}: ptxas rejected the PTX: {asm.stderr.strip()[:500]}"
     spills = [int(n) for n in re.findall(r"(\d+) bytes spill stores", asm.stderr)]
-    if not spills or any(spills):
+    # Two row tiles per warp run at the register limit: a small spill there
+    # was measured to cost less than the tiling gains (bench/NOTES.md).
+    allowed = 160 if "tiles/warp=2" in run.stderr else 0
+    if not spills or any(n > allowed for n in spills):
         return f"{case}: spills {spills}: {asm.stderr.strip()[:500]}"
     os.remove(ptx)
     return None
@@ -52,5 +55,5 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as p
     failures = [f for f in pool.map(check, cases) if f]
 for f in failures:
     print(f)
-print(f"{len(cases) - len(failures)} of {len(cases)} combinations assemble with no spills")
+print(f"{len(cases) - len(failures)} of {len(cases)} combinations assemble within their spill budget")
 sys.exit(1 if failures else 0)
