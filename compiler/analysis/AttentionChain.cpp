@@ -30,8 +30,8 @@ static OpT expectDefinedBy(Value value, Operation *user, StringRef what) {
 }
 
 /// Checks that every user of `value` is one of `allowed`.
-static LogicalResult expectOnlyUsedBy(Value value, ArrayRef<Operation *> allowed,
-                                      StringRef what) {
+static LogicalResult
+expectOnlyUsedBy(Value value, ArrayRef<Operation *> allowed, StringRef what) {
   for (Operation *user : value.getUsers())
     if (!llvm::is_contained(allowed, user))
       return breaks(user) << what;
@@ -66,8 +66,9 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
     probs = dropout.getProbs();
   }
   chain.softmax = expectDefinedBy<SoftmaxOp>(
-      probs, chain.dropout ? chain.dropout.getOperation()
-                           : chain.outputDot.getOperation(),
+      probs,
+      chain.dropout ? chain.dropout.getOperation()
+                    : chain.outputDot.getOperation(),
       "the output product's left side must be the softmax probabilities, "
       "optionally through tile.dropout");
   if (!chain.softmax)
@@ -96,6 +97,12 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
       failed(expectOnlyUsedBy(chain.outputDot.getResult(), {chain.store},
                               "it reads O, which only tile.store may read")))
     return failure();
+
+  // Dropout of rate 0 keeps every probability and scales by 1: the chain
+  // is the one without it, so its kernels (and their bits) are those of no
+  // dropout.
+  if (chain.dropout && chain.dropout.getRate().isZero())
+    chain.dropout = nullptr;
 
   // Masks, innermost first once reversed.
   Value scores = chain.softmax.getScores();
@@ -131,8 +138,7 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
     if (isa<SoftmaxOp, DropoutOp>(def))
       return breaks(def) << "the scores pass through a second softmax or "
                             "dropout";
-    if (isa<IndexOp, ExtentOp, ParamOp, BufferOp, LoadOp, SoftmaxScaleOp>(
-            def))
+    if (isa<IndexOp, ExtentOp, ParamOp, BufferOp, LoadOp, SoftmaxScaleOp>(def))
       continue; // score-independent leaves
     if (!isScoreModOp(def))
       return breaks(def) << "it is not elementwise arithmetic";
@@ -169,8 +175,9 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
     }
   }
   SmallVector<Operation *> scoreUsers(dependent.begin(), dependent.end());
-  scoreUsers.push_back(chain.masks.empty() ? chain.softmax.getOperation()
-                                           : chain.masks.front().getOperation());
+  scoreUsers.push_back(chain.masks.empty()
+                           ? chain.softmax.getOperation()
+                           : chain.masks.front().getOperation());
   if (failed(expectOnlyUsedBy(chain.scoreDot.getResult(), scoreUsers,
                               "it reads the scores outside the score "
                               "modification")) ||

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/driver/CudaContext.h"
+#include "runtime/driver/CudaDriver.h"
 #include "tools/runner/Runner.h"
 
 #include <gtest/gtest.h>
@@ -169,6 +171,103 @@ TEST(GpuEdgeCases, TwoRunsGiveTheSameBits) {
     EXPECT_TRUE(same(first->dk, second->dk)) << variant << ": dK differs";
     EXPECT_TRUE(same(first->dv, second->dv)) << variant << ": dV differs";
   }
+}
+
+// Dropout of rate 0 is no dropout: the same kernels, so the same bits.
+TEST(GpuEdgeCases, DropoutRateZeroEqualsNoDropoutBitForBit) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  const std::string text = R"(module {
+  tile.program @full_dropout_zero {
+    %q = tile.load_q : <[q, d], input>
+    %k = tile.load_k : <[kv, d], input>
+    %0 = tile.dot %q, %k transpose_rhs : <[q, d], input>, <[kv, d], input> -> <[q, kv], f32>
+    %scale = tile.softmax_scale : <[], f32>
+    %1 = tile.mul %0, %scale : <[q, kv], f32>, <[], f32> -> <[q, kv], f32>
+    %probs, %lse = tile.softmax %1 : <[q, kv], f32>
+    %2 = tile.dropout %probs rate = 0.0 : <[q, kv], f32>
+    %v = tile.load_v : <[kv, d], input>
+    %3 = tile.dot %2, %v : <[q, kv], f32>, <[kv, d], input> -> <[q, d], f32>
+    tile.store %3, %lse : <[q, d], f32>, <[q], f32>
+  }
+})";
+  for (int d : {64, 128}) {
+    RunConfig config;
+    config.variant = "full";
+    config.headDim = d;
+    config.batch = 1;
+    config.headsQ = config.headsKv = 4;
+    config.seqlenQ = config.seqlenKv = 1000;
+    config.iterations = 0;
+    config.keepOutputs = true;
+    Expected<RunReport> plain = runVariant(gpu(), config);
+    config.programText = text;
+    Expected<RunReport> dropped = runVariant(gpu(), config);
+    ASSERT_TRUE(plain) << plain.error().message();
+    ASSERT_TRUE(dropped) << dropped.error().message() << "\n" << text;
+    EXPECT_TRUE(dropped->pass) << linesOf(*dropped);
+    auto same = [](const std::vector<float> &a, const std::vector<float> &b) {
+      return !a.empty() && a.size() == b.size() &&
+             std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    EXPECT_TRUE(same(plain->o, dropped->o)) << "d " << d << ": O differs";
+    EXPECT_TRUE(same(plain->lse, dropped->lse)) << "d " << d;
+    EXPECT_TRUE(same(plain->dq, dropped->dq)) << "d " << d;
+    EXPECT_TRUE(same(plain->dk, dropped->dk)) << "d " << d;
+    EXPECT_TRUE(same(plain->dv, dropped->dv)) << "d " << d;
+  }
+}
+
+// A backward whose workspace does not fit in device memory fails with the
+// driver's out-of-memory error, naming the call, and the runtime works
+// again once memory is free.
+TEST(GpuFaults, BackwardWorkspaceOutOfMemoryIsAClearErrorAndRecovers) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  Expected<const CudaDriver *> driver = CudaDriver::get();
+  ASSERT_TRUE(driver);
+  const CudaDriver &d = **driver;
+  std::vector<CUdeviceptr> hog;
+  RunConfig config;
+  config.variant = "full";
+  config.headDim = 64;
+  config.batch = 1;
+  // The workspace (delta, B * H * N f32) is 1 MiB: more than what the
+  // 1 MiB-grained fill below leaves.
+  config.headsQ = config.headsKv = 16;
+  config.seqlenQ = config.seqlenKv = 16384;
+  config.iterations = 0;
+  config.check = false;
+  config.beforeBackward = [&] {
+    for (size_t chunk : {size_t(1) << 30, size_t(64) << 20, size_t(1) << 20}) {
+      CUdeviceptr p;
+      while (d.cuMemAlloc(&p, chunk) == CUDA_SUCCESS)
+        hog.push_back(p);
+    }
+  };
+  Expected<RunReport> starved = runVariant(gpu(), config);
+  {
+    Expected<std::unique_ptr<PrimaryContext>> primary =
+        PrimaryContext::retain(d, gpu()->device());
+    ASSERT_TRUE(primary);
+    Expected<ScopedContext> current =
+        ScopedContext::enter(d, (*primary)->context());
+    ASSERT_TRUE(current);
+    for (CUdeviceptr p : hog)
+      d.cuMemFree(p);
+  }
+  EXPECT_FALSE(hog.empty());
+  ASSERT_FALSE(starved) << "the backward ran with no memory left";
+  const std::string &message = starved.error().message();
+  EXPECT_NE(message.find("cuMemAllocAsync"), std::string::npos) << message;
+  EXPECT_NE(message.find("CUDA_ERROR_OUT_OF_MEMORY"), std::string::npos)
+      << message;
+  config.beforeBackward = nullptr;
+  config.seqlenQ = config.seqlenKv = 300;
+  config.check = true;
+  Expected<RunReport> again = runVariant(gpu(), config);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_TRUE(again->pass) << linesOf(*again);
 }
 
 } // namespace

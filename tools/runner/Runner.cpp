@@ -70,7 +70,9 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
       ScopedContext::enter(d, (*primary)->context());
   if (!current)
     return current.error();
-  Expected<Program> program = builtinVariant(c.variant);
+  Expected<Program> program = c.programText.empty()
+                                  ? builtinVariant(c.variant)
+                                  : Program::parse(c.programText);
   if (!program)
     return program.error();
   Expected<Attention> attention = Attention::create(runtime, *program);
@@ -243,6 +245,8 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     return fwd.error();
   report.forwardMs = *fwd;
   if (c.backward) {
+    if (c.beforeBackward)
+      c.beforeBackward();
     Expected<double> bwd = timed([&] {
       return attention->backward(tq, tk, tv, to, tl, tdo, tgq, tgk, tgv,
                                  params);

@@ -13,6 +13,7 @@
 #include "flashjit/flashjit.h"
 #include "tools/reference/Reference.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -35,6 +36,11 @@ struct RunConfig {
   float qkStd = 1.0f;
   /// Keep the outputs (as floats, [B, H, N, D]) in the report.
   bool keepOutputs = false;
+  /// Run this program (tile dialect text) instead of the built-in
+  /// `variant`; `variant` still names the reference it is checked against.
+  std::string programText;
+  /// Called after the forward, just before the backward (fault tests).
+  std::function<void()> beforeBackward;
 };
 
 struct RunReport {
