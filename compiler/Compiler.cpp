@@ -105,9 +105,10 @@ flashjit::schedulePass(const CompileOptions &options,
                                     KernelKind::backwardQuery};
   std::vector<Schedule> schedules;
   for (KernelKind kind : kinds) {
-    Expected<Schedule> schedule = scheduleForTarget(
-        options.target, kind, options.headDim,
-        {/*elementBytes=*/2, variant, options.rowTilesPerWarp});
+    Expected<Schedule> schedule =
+        scheduleForTarget(options.target, kind, options.headDim,
+                          {/*elementBytes=*/2, variant, options.rowTilesPerWarp,
+                           options.blockM, options.blockN});
     if (!schedule)
       return schedule.error();
     schedules.push_back(*schedule);

@@ -27,6 +27,8 @@ struct CompileOptions {
   /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 0:
   /// the schedule's choice.
   int rowTilesPerWarp = 0;
+  /// A forced block shape for every kernel that streams (ScheduleHints).
+  int blockM = 0, blockN = 0;
 };
 
 /// The PTX of one pass of one variant and what its kernels take.

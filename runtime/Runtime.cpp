@@ -89,7 +89,8 @@ struct Runtime::State {
   const CudaDriver *driver = nullptr;      ///< null offline
   std::unique_ptr<PrimaryContext> primary; ///< null offline
   int ordinal = -1;                        ///< -1 offline
-  int rowTilesPerWarp = 0; ///< RuntimeOptions::rowTilesPerWarp, resolved
+  int rowTilesPerWarp = 0;    ///< RuntimeOptions::rowTilesPerWarp, resolved
+  int blockM = 0, blockN = 0; ///< RuntimeOptions' forced block shape
   TargetInfo target;
   std::unique_ptr<KernelCache> cache;
   std::mutex mutex;
@@ -137,6 +138,8 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     state->driver = d;
   }
   state->rowTilesPerWarp = options.rowTilesPerWarp;
+  state->blockM = options.blockM;
+  state->blockN = options.blockN;
   if (state->rowTilesPerWarp == 0) {
     const char *env = std::getenv("FLASHJIT_ROW_TILES_PER_WARP");
     state->rowTilesPerWarp = env && *env ? std::atoi(env) : 0;
@@ -242,12 +245,17 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
       shape.dtype == DType::f16 ? InputType::f16 : InputType::bf16;
   options.pass = pass;
   options.rowTilesPerWarp = rt.rowTilesPerWarp;
+  options.blockM = rt.blockM;
+  options.blockN = rt.blockN;
   std::string material = attention.text + "\n" + rt.target.arch +
                          " d=" + std::to_string(shape.headDim) + " " +
                          stringifyDType(shape.dtype) + " " +
                          stringifyCompilePass(pass);
   if (rt.rowTilesPerWarp != 0) // a forced tiling; the default needs none
     material += " tiles/warp=" + std::to_string(rt.rowTilesPerWarp);
+  if (rt.blockM || rt.blockN)
+    material += " blocks=" + std::to_string(rt.blockM) + "x" +
+                std::to_string(rt.blockN);
   std::string key = KernelCache::keyOf(material);
   {
     std::lock_guard<std::mutex> lock(rt.mutex);

@@ -125,6 +125,40 @@ int defaultRowTilesPerWarp(int headDim, const VariantCost &variant) {
   return headDim == 128 && plain ? 2 : 1;
 }
 
+/// `s` with the block shape the hints force: checked against tensor-core
+/// shapes and the target's shared memory, but not shrunk to fit.
+Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
+                                  const ScheduleHints &hints) {
+  if (hints.blockM)
+    s.blockM = hints.blockM;
+  if (hints.blockN)
+    s.blockN = hints.blockN;
+  bool keysOwned = s.kind == KernelKind::backwardKeyValue;
+  int ownedMultiple =
+      kMmaRows * (s.kind == KernelKind::forward ? s.rowTilesPerWarp : 1);
+  int owned = keysOwned ? s.blockN : s.blockM;
+  int streamed = keysOwned ? s.blockM : s.blockN;
+  std::string shape = std::string(stringifyKernelKind(s.kind)) +
+                      " BLOCK_M=" + std::to_string(s.blockM) +
+                      " BLOCK_N=" + std::to_string(s.blockN);
+  if (owned <= 0 || owned % ownedMultiple || owned > 1024 || streamed <= 0 ||
+      streamed % kMinBlock || streamed > 1024)
+    return Error("the forced " + shape + " is not a tensor-core shape: the " +
+                 (keysOwned ? "key" : "query") +
+                 " rows a thread block owns "
+                 "must be a multiple of " +
+                 std::to_string(ownedMultiple) +
+                 ", the rows it streams a multiple of " +
+                 std::to_string(kMinBlock) + ", both at most 1024");
+  account(s, hints.variant);
+  if (s.sharedMemoryBytes > target.sharedMemoryPerBlockOptin)
+    return Error("the forced " + shape + " needs " +
+                 std::to_string(s.sharedMemoryBytes) +
+                 " bytes of shared memory; " + target.arch + " allows " +
+                 std::to_string(target.sharedMemoryPerBlockOptin));
+  return s;
+}
+
 } // namespace
 
 Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
@@ -157,7 +191,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     forced.rowTilesPerWarp = defaultRowTilesPerWarp(headDim, hints.variant);
     Expected<Schedule> chosen =
         scheduleForTarget(target, kind, headDim, forced);
-    if (chosen && chosen->rowTilesPerWarp > 1 && chosen->blockN < 64) {
+    if (!chosen || (chosen->rowTilesPerWarp > 1 && chosen->blockN < 64)) {
       forced.rowTilesPerWarp = 1;
       return scheduleForTarget(target, kind, headDim, forced);
     }
@@ -188,6 +222,8 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   if (kind == KernelKind::backwardKeyValue)
     std::swap(s.blockM, s.blockN); // owned rows are keys here
   s.numStages = maxStages(kind);
+  if (hints.blockM || hints.blockN)
+    return forcedSchedule(target, s, hints);
 
   // The estimate leaves out fragments of the operands in flight; keep a
   // margin so that ptxas does not spill. dK/dV's estimate is calibrated

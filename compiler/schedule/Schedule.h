@@ -98,6 +98,10 @@ struct ScheduleHints {
   /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 0:
   /// the schedule's choice per head dim and variant.
   int rowTilesPerWarp = 0;
+  /// A forced block shape, for tuning and tests (0: chosen): BLOCK_M query
+  /// rows and BLOCK_N key rows, as Schedule names them. It is not shrunk
+  /// to fit: past the target's shared memory it is an error that says so.
+  int blockM = 0, blockN = 0;
 };
 
 /// Picks the schedule of `kind` for `target` at head dim `headDim`. Fails

@@ -88,6 +88,11 @@ struct RuntimeOptions {
   /// $FLASHJIT_ROW_TILES_PER_WARP, else the compiler's choice per head dim
   /// and variant.
   int rowTilesPerWarp = 0;
+  /// For tuning and tests: force every kernel's block shape (BLOCK_M query
+  /// rows, BLOCK_N key rows; 0: chosen from the device's shared memory). A
+  /// shape that does not fit the device is an error when a kernel is
+  /// compiled, naming the bytes it needs and the device's limit.
+  int blockM = 0, blockN = 0;
 };
 
 class Runtime {

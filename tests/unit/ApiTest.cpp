@@ -344,6 +344,39 @@ TEST(Api, NoDriverIsAClearError) {
 
 } // namespace
 
+TEST(Api, ForcedBlocksPastSharedMemoryAreAClearError) {
+  RuntimeOptions options;
+  options.offlineTarget = "sm_90a";
+  options.memoryCacheOnly = true;
+  options.blockM = 256;
+  options.blockN = 1024;
+  Expected<std::shared_ptr<Runtime>> forced = Runtime::create(options);
+  ASSERT_TRUE(forced) << forced.error().message();
+  Expected<Attention> causal =
+      Attention::create(*forced, *builtinVariant("causal"));
+  ASSERT_TRUE(causal) << causal.error().message();
+  Launch l;
+  Status s = causal->forward(l.q, l.k, l.v, l.o, l.lse, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(contains(s.error().message(), "bytes of shared memory"))
+      << s.error().message();
+  EXPECT_TRUE(contains(s.error().message(), "sm_90a allows 232448"))
+      << s.error().message();
+  // A shape that fits compiles (the launch then stops at the missing
+  // device).
+  options.blockM = 64;
+  options.blockN = 32;
+  Expected<std::shared_ptr<Runtime>> fits = Runtime::create(options);
+  ASSERT_TRUE(fits);
+  Expected<Attention> again =
+      Attention::create(*fits, *builtinVariant("causal"));
+  ASSERT_TRUE(again);
+  Status ok = again->forward(l.q, l.k, l.v, l.o, l.lse, {});
+  ASSERT_FALSE(ok.ok());
+  EXPECT_TRUE(contains(ok.error().message(), "no device"))
+      << ok.error().message();
+}
+
 TEST(Api, RowTilesPerWarpOutOfRangeIsAClearError) {
   RuntimeOptions options;
   options.offlineTarget = "sm_90a";

@@ -181,6 +181,40 @@ TEST(Schedule, TwoRowTilesPerWarpAreTheDefaultForPlainVariantsAtD128) {
             1);
 }
 
+TEST(Schedule, ForcedBlocksAreTakenAndCheckedAgainstSharedMemory) {
+  const TargetInfo hopper = *targetByName("sm_90a");
+  ScheduleHints small;
+  small.rowTilesPerWarp = 1;
+  small.blockM = 64;
+  small.blockN = 32;
+  Expected<Schedule> s =
+      scheduleForTarget(hopper, KernelKind::forward, 128, small);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->blockM, 64);
+  EXPECT_EQ(s->blockN, 32);
+  EXPECT_EQ(s->numWarps, 4);
+
+  ScheduleHints huge;
+  huge.blockM = 256;
+  huge.blockN = 512;
+  Expected<Schedule> big =
+      scheduleForTarget(hopper, KernelKind::forward, 128, huge);
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().message().find(
+                "needs 348160 bytes of shared memory; sm_90a allows 232448"),
+            std::string::npos)
+      << big.error().message();
+
+  ScheduleHints odd;
+  odd.blockN = 24;
+  Expected<Schedule> bad =
+      scheduleForTarget(hopper, KernelKind::backwardKeyValue, 64, odd);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("not a tensor-core shape"),
+            std::string::npos)
+      << bad.error().message();
+}
+
 TEST(Schedule, TwoRowTilesPerWarpHalveTheWarps) {
   const TargetInfo hopper = *targetByName("sm_90a");
   for (int d : {64, 128}) {

@@ -48,6 +48,14 @@ static cl::opt<std::string> signatureFile(
 static cl::opt<bool> dumpIr("dump-ir-after-all",
                             cl::desc("print the IR after each stage to stderr"),
                             cl::cat(toolOptions));
+static cl::opt<int> blockM("block-m", cl::init(0),
+                           cl::desc("force BLOCK_M, the query rows of a block "
+                                    "(0: chosen from the target)"),
+                           cl::cat(toolOptions));
+static cl::opt<int> blockN("block-n", cl::init(0),
+                           cl::desc("force BLOCK_N, the key rows of a block "
+                                    "(0: chosen from the target)"),
+                           cl::cat(toolOptions));
 static cl::opt<int> rowTilesPerWarp(
     "row-tiles-per-warp", cl::init(0),
     cl::desc("16-row tiles each forward warp owns (0: the schedule's choice)"),
@@ -110,6 +118,8 @@ int main(int argc, char **argv) {
   else
     return fail("unknown pass '" + passName + "'; known: fwd, bwd");
   options.rowTilesPerWarp = rowTilesPerWarp;
+  options.blockM = blockM;
+  options.blockN = blockN;
 
   StageDumper dumper;
   if (dumpIr)
