@@ -1,7 +1,7 @@
 //===- ForwardKernel.cpp - the fused FlashAttention forward ---------------===//
 //
 // One thread block owns BLOCK_M query rows of one (batch, head); each warp
-// owns 16 of them. For every key block that the mask does not rule out, the
+// owns rowTilesPerWarp tiles of 16 of them. For every key block that the mask does not rule out, the
 // block's K and V tiles are copied into shared memory, S = Q Kᵀ is computed
 // with m16n8k16 tensor-core products, the variant's score modification (and,
 // in partial blocks only, its mask) is applied per element, the online

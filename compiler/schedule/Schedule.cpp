@@ -63,9 +63,9 @@ int roundUp(int value, int multiple) {
 }
 
 /// Shared memory and registers of a candidate, per kernel kind. Each warp
-/// owns 16 rows of the block the thread block owns, so the warps are
-/// owned-rows / 16 and each thread holds (16 * columns / 32) accumulator
-/// values of every tile it keeps.
+/// owns 16 rows (times the forward's row tiles) of the block the thread
+/// block owns, and each thread holds (16 * columns / 32) accumulator values
+/// of every 16-row tile it keeps.
 void account(Schedule &s, const VariantCost &variant) {
   int d = s.headDim, e = s.elementBytes;
   int tileM = s.blockM * sharedRowElements(d) * e;
