@@ -21,6 +21,9 @@ step() { echo "== $1 ($(date +%T))"; }
 
 [ -x .bundle/flashjit-run ] || python3 tools/unbundle.py .bundle >/dev/null
 export FLASHJIT_CACHE_DIR=${FLASHJIT_CACHE_DIR:-/tmp/flashjit-cache}
+# The commit the bundle was built from (tools/bundle.sh), for the results.
+export FLASHJIT_COMMIT=${FLASHJIT_COMMIT:-$(head -1 .bundle/COMMIT 2>/dev/null || echo unknown)}
+echo "bundle of commit $FLASHJIT_COMMIT $(sed -n 2p .bundle/COMMIT 2>/dev/null)"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
 variants=$(.bundle/flashjit list 2>/dev/null || echo full causal)
 

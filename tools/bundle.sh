@@ -21,4 +21,7 @@ if ldd "$out"/* | grep -E "libLLVM|libMLIR|libstdc\+\+"; then
 fi
 # The device call carries at most 64 MiB: ship them compressed.
 xz -T0 -6 "$out"/*
+# What the binaries were built from: the device's copy of .git may be older.
+(cd "$root" && git rev-parse --short HEAD 2>/dev/null &&
+  git diff --quiet HEAD 2>/dev/null || echo "(with uncommitted changes)") >"$out/COMMIT" || true
 du -sh "$out"/*
