@@ -29,10 +29,15 @@ Expected<const CudaDriver *> CudaDriver::load(const std::string &library) {
     dlclose(handle);                                                           \
     delete driver;                                                             \
     return Error(std::string("the CUDA driver in ") + library +                \
-                 " has no entry point " FLASHJIT_STRINGIFY(name)               \
-                 "; it is older than flashjit needs");                         \
+                 " has no entry point " FLASHJIT_STRINGIFY(                    \
+                     name) "; it is older than flashjit needs");               \
   }
 #include "runtime/driver/CudaSymbols.def"
+#undef FLASHJIT_CUDA_SYMBOL
+#define FLASHJIT_CUDA_SYMBOL(name)                                             \
+  driver->name = reinterpret_cast<decltype(driver->name)>(                     \
+      dlsym(handle, FLASHJIT_STRINGIFY(name)));
+#include "runtime/driver/CudaOptionalSymbols.def"
 #undef FLASHJIT_CUDA_SYMBOL
   if (std::optional<Error> e = driver->check("cuInit", driver->cuInit(0))) {
     dlclose(handle);
@@ -90,8 +95,10 @@ Expected<TargetInfo> CudaDriver::queryTarget(int ordinal) const {
   TargetInfo t;
   int smem = 0;
   for (auto [attr, out] :
-       {std::pair{CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, &t.computeMajor},
-        std::pair{CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, &t.computeMinor},
+       {std::pair{CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                  &t.computeMajor},
+        std::pair{CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                  &t.computeMinor},
         std::pair{CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, &smem},
         std::pair{CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, &t.smCount},
         std::pair{CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR,

@@ -30,7 +30,8 @@ public:
 
   /// Loads from `library` instead of libcuda.so.1, without caching: for
   /// tests of the failure paths.
-  static Expected<const CudaDriver *> loadForTesting(const std::string &library);
+  static Expected<const CudaDriver *>
+  loadForTesting(const std::string &library);
 
   /// `call failed: CUDA_ERROR_X (the driver's description)`.
   Error error(const char *call, CUresult result) const;
@@ -44,6 +45,8 @@ public:
 
 #define FLASHJIT_CUDA_SYMBOL(name) decltype(&::name) name = nullptr;
 #include "runtime/driver/CudaSymbols.def"
+  /// Null where the driver lacks them.
+#include "runtime/driver/CudaOptionalSymbols.def"
 #undef FLASHJIT_CUDA_SYMBOL
 
 private:

@@ -270,4 +270,51 @@ TEST(GpuFaults, BackwardWorkspaceOutOfMemoryIsAClearErrorAndRecovers) {
   EXPECT_TRUE(again->pass) << linesOf(*again);
 }
 
+// A stream of another CUDA context is refused by name before anything is
+// launched, and the runtime works afterwards.
+TEST(GpuFaults, StreamOfAnotherContextIsRefused) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  Expected<const CudaDriver *> driver = CudaDriver::get();
+  ASSERT_TRUE(driver);
+  const CudaDriver &d = **driver;
+  if (!d.cuCtxCreate || !d.cuCtxDestroy || !d.cuStreamCreate ||
+      !d.cuStreamDestroy)
+    GTEST_SKIP() << "this driver lacks cuCtxCreate_v4 or the stream calls";
+  CUdevice device;
+  ASSERT_EQ(d.cuDeviceGet(&device, gpu()->device()), CUDA_SUCCESS);
+  // cuCtxCreate makes the new context current: the stream is made in it,
+  // then the context is popped so that the caller's state is as before.
+  CUcontext other = nullptr, popped = nullptr;
+  ASSERT_EQ(d.cuCtxCreate(&other, nullptr, 0, device), CUDA_SUCCESS);
+  CUstream stream = nullptr;
+  CUresult made = d.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING);
+  d.cuCtxPopCurrent(&popped);
+  ASSERT_EQ(made, CUDA_SUCCESS);
+
+  RunConfig config;
+  config.variant = "causal";
+  config.headDim = 64;
+  config.batch = 1;
+  config.headsQ = config.headsKv = 2;
+  config.seqlenQ = config.seqlenKv = 100;
+  config.iterations = 0;
+  config.stream = stream;
+  Expected<RunReport> refused = runVariant(gpu(), config);
+
+  d.cuCtxPushCurrent(other);
+  d.cuStreamDestroy(stream);
+  d.cuCtxDestroy(other);
+
+  ASSERT_FALSE(refused) << "a forward ran on a stream of another context";
+  EXPECT_NE(refused.error().message().find(
+                "the stream belongs to another CUDA context"),
+            std::string::npos)
+      << refused.error().message();
+  config.stream = nullptr;
+  Expected<RunReport> again = runVariant(gpu(), config);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_TRUE(again->pass) << linesOf(*again);
+}
+
 } // namespace

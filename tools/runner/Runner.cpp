@@ -227,20 +227,22 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     Status s = launch(); // compiles on first use; also the warm-up
     if (!s.ok())
       return s.error();
-    d.cuStreamSynchronize(nullptr);
+    d.cuStreamSynchronize(static_cast<CUstream>(c.stream));
     auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < c.iterations; ++i)
       if (Status r = launch(); !r.ok())
         return r.error();
-    if (auto e = d.check("cuStreamSynchronize", d.cuStreamSynchronize(nullptr)))
+    if (auto e =
+            d.check("cuStreamSynchronize",
+                    d.cuStreamSynchronize(static_cast<CUstream>(c.stream))))
       return *e;
     std::chrono::duration<double, std::milli> ms =
         std::chrono::steady_clock::now() - start;
     return ms.count() / std::max(1, c.iterations);
   };
   RunReport report;
-  Expected<double> fwd =
-      timed([&] { return attention->forward(tq, tk, tv, to, tl, params); });
+  Expected<double> fwd = timed(
+      [&] { return attention->forward(tq, tk, tv, to, tl, params, c.stream); });
   if (!fwd)
     return fwd.error();
   report.forwardMs = *fwd;
@@ -248,8 +250,8 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     if (c.beforeBackward)
       c.beforeBackward();
     Expected<double> bwd = timed([&] {
-      return attention->backward(tq, tk, tv, to, tl, tdo, tgq, tgk, tgv,
-                                 params);
+      return attention->backward(tq, tk, tv, to, tl, tdo, tgq, tgk, tgv, params,
+                                 c.stream);
     });
     if (!bwd)
       return bwd.error();

@@ -39,6 +39,8 @@ struct RunConfig {
   /// Run this program (tile dialect text) instead of the built-in
   /// `variant`; `variant` still names the reference it is checked against.
   std::string programText;
+  /// The stream flashjit launches on (null: the legacy default stream).
+  void *stream = nullptr;
   /// Called after the forward, just before the backward (fault tests).
   std::function<void()> beforeBackward;
 };
