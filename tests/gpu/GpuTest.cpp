@@ -59,6 +59,19 @@ std::string linesOf(const RunReport &report) {
   return lines;
 }
 
+/// One untimed, checked run of `variant`: batch 1, `heads` query and key
+/// heads of `seqlen` rows.
+RunConfig checkedRun(const char *variant, int headDim, int heads, int seqlen) {
+  RunConfig config;
+  config.variant = variant;
+  config.headDim = headDim;
+  config.batch = 1;
+  config.headsQ = config.headsKv = heads;
+  config.seqlenQ = config.seqlenKv = seqlen;
+  config.iterations = 0;
+  return config;
+}
+
 using Param = std::tuple<std::string, int, DType>;
 
 class GpuVariantTest : public ::testing::TestWithParam<Param> {};
@@ -111,15 +124,9 @@ TEST(GpuEdgeCases, LargeLogitsStayFinite) {
     GTEST_SKIP() << "no GPU: " << whyNoGpu();
   for (DType dtype : {DType::f16, DType::bf16})
     for (const char *variant : {"full", "causal", "softcap"}) {
-      RunConfig config;
-      config.variant = variant;
+      RunConfig config = checkedRun(variant, 64, 2, 300);
       config.dtype = dtype;
-      config.headDim = 64;
-      config.batch = 1;
-      config.headsQ = config.headsKv = 2;
-      config.seqlenQ = config.seqlenKv = 300;
       config.qkStd = 100.0f;
-      config.iterations = 0;
       Expected<RunReport> report = runVariant(gpu(), config);
       ASSERT_TRUE(report) << report.error().message();
       // O and the log-sum-exp meet the usual tolerance. The gradients are
@@ -192,13 +199,7 @@ TEST(GpuEdgeCases, DropoutRateZeroEqualsNoDropoutBitForBit) {
   }
 })";
   for (int d : {64, 128}) {
-    RunConfig config;
-    config.variant = "full";
-    config.headDim = d;
-    config.batch = 1;
-    config.headsQ = config.headsKv = 4;
-    config.seqlenQ = config.seqlenKv = 1000;
-    config.iterations = 0;
+    RunConfig config = checkedRun("full", d, 4, 1000);
     config.keepOutputs = true;
     Expected<RunReport> plain = runVariant(gpu(), config);
     config.programText = text;
@@ -228,15 +229,9 @@ TEST(GpuFaults, BackwardWorkspaceOutOfMemoryIsAClearErrorAndRecovers) {
   ASSERT_TRUE(driver);
   const CudaDriver &d = **driver;
   std::vector<CUdeviceptr> hog;
-  RunConfig config;
-  config.variant = "full";
-  config.headDim = 64;
-  config.batch = 1;
   // The workspace (delta, B * H * N f32) is 1 MiB: more than what the
   // 1 MiB-grained fill below leaves.
-  config.headsQ = config.headsKv = 16;
-  config.seqlenQ = config.seqlenKv = 16384;
-  config.iterations = 0;
+  RunConfig config = checkedRun("full", 64, 16, 16384);
   config.check = false;
   config.beforeBackward = [&] {
     for (size_t chunk : {size_t(1) << 30, size_t(64) << 20, size_t(1) << 20}) {
@@ -292,13 +287,7 @@ TEST(GpuFaults, StreamOfAnotherContextIsRefused) {
   d.cuCtxPopCurrent(&popped);
   ASSERT_EQ(made, CUDA_SUCCESS);
 
-  RunConfig config;
-  config.variant = "causal";
-  config.headDim = 64;
-  config.batch = 1;
-  config.headsQ = config.headsKv = 2;
-  config.seqlenQ = config.seqlenKv = 100;
-  config.iterations = 0;
+  RunConfig config = checkedRun("causal", 64, 2, 100);
   config.stream = stream;
   Expected<RunReport> refused = runVariant(gpu(), config);
 
