@@ -140,10 +140,10 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   state->rowTilesPerWarp = options.rowTilesPerWarp;
   state->blockM = options.blockM;
   state->blockN = options.blockN;
-  if (state->rowTilesPerWarp == 0) {
-    const char *env = std::getenv("FLASHJIT_ROW_TILES_PER_WARP");
-    state->rowTilesPerWarp = env && *env ? std::atoi(env) : 0;
-    if (env && *env && state->rowTilesPerWarp == 0)
+  const char *env = std::getenv("FLASHJIT_ROW_TILES_PER_WARP");
+  if (state->rowTilesPerWarp == 0 && env && *env) {
+    state->rowTilesPerWarp = std::atoi(env);
+    if (state->rowTilesPerWarp == 0)
       return Error("FLASHJIT_ROW_TILES_PER_WARP must be 1 to " +
                    std::to_string(kMaxRowTilesPerWarp) + ", not '" + env + "'");
   }
@@ -152,8 +152,7 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     return Error("row tiles per warp (RuntimeOptions or "
                  "FLASHJIT_ROW_TILES_PER_WARP) must be 1 to " +
                  std::to_string(kMaxRowTilesPerWarp) +
-                 " (0: the compiler's "
-                 "choice)");
+                 " (0: the compiler's choice)");
   std::string dir = options.memoryCacheOnly ? ""
                     : options.cacheDirectory.empty()
                         ? KernelCache::defaultDirectory()
