@@ -56,10 +56,13 @@ def alibi_slopes(h, device):
 # --- the providers: each returns (forward fn, backward fn) or raises -------
 
 class Flashjit:
-    def __init__(self, library, row_tiles_per_warp=None):
-        # Forced tilings are A/B experiments, timed as providers of their own.
-        self.name = "flashjit" if row_tiles_per_warp is None else f"flashjit-t{row_tiles_per_warp}"
-        self.rt = flashjit.Runtime(library, row_tiles_per_warp=row_tiles_per_warp)
+    def __init__(self, library, row_tiles_per_warp=None, deterministic=False):
+        # Forced tilings and the deterministic backward are A/B experiments,
+        # timed as providers of their own.
+        self.name = ("flashjit" if row_tiles_per_warp is None else f"flashjit-t{row_tiles_per_warp}") + \
+            ("-det" if deterministic else "")
+        self.rt = flashjit.Runtime(library, row_tiles_per_warp=row_tiles_per_warp,
+                                   deterministic=deterministic)
         self.cache = {}
 
     def attention(self, variant):
@@ -353,6 +356,8 @@ def main():
     ap.add_argument("--variants-ns", default="1024,4096,16384")
     ap.add_argument("--row-tiles", default="",
                     help="also time flashjit with these forced forward row tiles per warp (e.g. 1,2)")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="also time flashjit's deterministic backward (flashjit-det)")
     ap.add_argument("--no-flex", action="store_true")
     ap.add_argument("--flex-ns", default="1024,4096,16384")
     ap.add_argument("--flex-dtypes", default="bf16")
@@ -365,6 +370,8 @@ def main():
 
     fj = Flashjit(args.library)
     providers = [fj] + [Flashjit(args.library, int(t)) for t in args.row_tiles.split(",") if t]
+    if args.deterministic:
+        providers.append(Flashjit(args.library, deterministic=True))
     providers += [Sdpa("fa2", SDPBackend.FLASH_ATTENTION), Sdpa("cudnn", SDPBackend.CUDNN_ATTENTION)]
     if not args.no_flex:
         providers.append(Flex([int(x) for x in args.flex_ns.split(",")],

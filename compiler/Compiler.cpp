@@ -97,12 +97,15 @@ std::string printed(Operation *op) {
 Expected<std::vector<Schedule>>
 flashjit::schedulePass(const CompileOptions &options,
                        const VariantCost &variant) {
-  std::vector<KernelKind> kinds =
-      options.pass == CompilePass::forward
-          ? std::vector<KernelKind>{KernelKind::forward}
-          : std::vector<KernelKind>{KernelKind::backwardDelta,
-                                    KernelKind::backwardKeyValue,
-                                    KernelKind::backwardQuery};
+  std::vector<KernelKind> kinds;
+  if (options.pass == CompilePass::forward)
+    kinds = {KernelKind::forward};
+  else if (options.deterministic)
+    kinds = {KernelKind::backwardDelta, KernelKind::backwardKeyValue,
+             KernelKind::backwardQuery};
+  else
+    kinds = {KernelKind::backwardDelta, KernelKind::backwardKeyValueQuery,
+             KernelKind::backwardQueryConvert};
   std::vector<Schedule> schedules;
   for (KernelKind kind : kinds) {
     Expected<Schedule> schedule =
@@ -166,8 +169,13 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
                                       options.inputType, name);
       break;
     case KernelKind::backwardKeyValue:
+    case KernelKind::backwardKeyValueQuery:
       info = buildBackwardKeyValueKernel(*kernels, *chain, schedule,
                                          options.inputType, name);
+      break;
+    case KernelKind::backwardQueryConvert:
+      info = buildBackwardQueryConvertKernel(*kernels, *chain, schedule,
+                                             options.inputType, name);
       break;
     case KernelKind::backwardQuery:
       info = buildBackwardQueryKernel(*kernels, *chain, schedule,

@@ -29,6 +29,9 @@ struct CompileOptions {
   int rowTilesPerWarp = 0;
   /// A forced block shape for every kernel that streams (ScheduleHints).
   int blockM = 0, blockN = 0;
+  /// The backward as delta, dK/dV, dQ: no atomics, the same bits on every
+  /// run. Otherwise dQ is added up with atomics inside dK/dV (faster).
+  bool deterministic = false;
 };
 
 /// The PTX of one pass of one variant and what its kernels take.

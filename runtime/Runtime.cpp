@@ -11,6 +11,7 @@
 #include "runtime/driver/CudaContext.h"
 #include "runtime/driver/CudaDriver.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -91,6 +92,7 @@ struct Runtime::State {
   int ordinal = -1;                        ///< -1 offline
   int rowTilesPerWarp = 0;    ///< RuntimeOptions::rowTilesPerWarp, resolved
   int blockM = 0, blockN = 0; ///< RuntimeOptions' forced block shape
+  bool deterministic = false; ///< RuntimeOptions::deterministic, resolved
   TargetInfo target;
   std::unique_ptr<KernelCache> cache;
   std::mutex mutex;
@@ -153,6 +155,15 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
                  "FLASHJIT_ROW_TILES_PER_WARP) must be 1 to " +
                  std::to_string(kMaxRowTilesPerWarp) +
                  " (0: the compiler's choice)");
+  state->deterministic = options.deterministic;
+  if (const char *det = std::getenv("FLASHJIT_DETERMINISTIC");
+      !state->deterministic && det && *det) {
+    std::string value = det;
+    if (value != "0" && value != "1")
+      return Error("FLASHJIT_DETERMINISTIC must be 0 or 1, not '" + value +
+                   "'");
+    state->deterministic = value == "1";
+  }
   std::string dir = options.memoryCacheOnly ? ""
                     : options.cacheDirectory.empty()
                         ? KernelCache::defaultDirectory()
@@ -246,6 +257,7 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
   options.rowTilesPerWarp = rt.rowTilesPerWarp;
   options.blockM = rt.blockM;
   options.blockN = rt.blockN;
+  options.deterministic = rt.deterministic && pass == CompilePass::backward;
   std::string material = attention.text + "\n" + rt.target.arch +
                          " d=" + std::to_string(shape.headDim) + " " +
                          stringifyDType(shape.dtype) + " " +
@@ -255,6 +267,8 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
   if (rt.blockM || rt.blockN)
     material += " blocks=" + std::to_string(rt.blockM) + "x" +
                 std::to_string(rt.blockN);
+  if (options.deterministic)
+    material += " deterministic";
   std::string key = KernelCache::keyOf(material);
   {
     std::lock_guard<std::mutex> lock(rt.mutex);
@@ -497,43 +511,65 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
   const LoadedPass &pass = *(*prepared)->pass;
   Runtime::State &rt = *(*prepared)->runtime;
   const CudaDriver &d = *rt.driver;
-  // delta, [B, Hq, Nq] f32, lives on the stream for the backward only.
-  CUdeviceptr delta = 0;
-  size_t bytes = size_t(shape.batch * shape.headsQ * shape.seqlenQ) * 4;
-  if (auto e = d.check(
-          "cuMemAllocAsync",
-          d.cuMemAllocAsync(&delta, bytes, static_cast<CUstream>(stream))))
+  const std::vector<KernelInfo> &kernels = pass.kernels;
+  bool accumulatesQuery =
+      std::any_of(kernels.begin(), kernels.end(), [](const KernelInfo &k) {
+        return k.kind == KernelKind::backwardQueryConvert;
+      });
+  // The workspace lives on the stream for the backward only: delta,
+  // [B, Hq, Nq] f32, then (atomic dQ only) dQ's f32 sums [B, Hq, Nq, d].
+  size_t rows = size_t(shape.batch) * shape.headsQ * shape.seqlenQ;
+  size_t deltaBytes = (rows * 4 + 255) / 256 * 256;
+  size_t accumElements = accumulatesQuery ? rows * shape.headDim : 0;
+  CUdeviceptr workspace = 0;
+  auto cuStream = static_cast<CUstream>(stream);
+  if (auto e = d.check("cuMemAllocAsync",
+                       d.cuMemAllocAsync(&workspace,
+                                         deltaBytes + accumElements * 4,
+                                         cuStream)))
     return *e;
   ArgValues args = commonArgs(shape, q, k, v, o, lse, params);
   args.tensor("do", dO);
   args.tensor("dq", dq);
   args.tensor("dk", dk);
   args.tensor("dv", dv);
-  args.values["delta"] = uint64_t(delta);
+  args.values["delta"] = uint64_t(workspace);
+  args.values["dq_accum"] = uint64_t(workspace + deltaBytes);
   Status status;
-  const std::vector<KernelInfo> &kernels = pass.kernels;
+  if (accumulatesQuery)
+    if (auto e = d.check("cuMemsetD32Async",
+                         d.cuMemsetD32Async(workspace + deltaBytes, 0,
+                                            accumElements, cuStream)))
+      status = *e;
   for (size_t i = 0; i < kernels.size() && status.ok(); ++i) {
     const Schedule &s = kernels[i].schedule;
-    unsigned rows = unsigned(shape.batch * shape.headsQ);
+    unsigned heads = unsigned(shape.batch * shape.headsQ);
     switch (kernels[i].kind) {
     case KernelKind::backwardDelta:
-      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.numThreads()), rows,
+      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.numThreads()), heads,
                       args, stream);
       break;
     case KernelKind::backwardKeyValue:
+    case KernelKind::backwardKeyValueQuery:
       status = launch(rt, pass, i,
                       ceilDiv(shape.seqlenKv, s.blockN) * s.headDimSplit,
                       unsigned(shape.batch * shape.headsKv), args, stream);
       break;
     case KernelKind::backwardQuery:
-      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.blockM), rows, args,
+      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.blockM), heads, args,
                       stream);
+      break;
+    case KernelKind::backwardQueryConvert: // 8 elements per thread
+      status = launch(rt, pass, i,
+                      ceilDiv(shape.seqlenQ * shape.headDim / 8,
+                              s.numThreads()),
+                      heads, args, stream);
       break;
     case KernelKind::forward:
       status = Error("internal: a forward kernel in the backward pass");
       break;
     }
   }
-  d.cuMemFreeAsync(delta, static_cast<CUstream>(stream));
+  d.cuMemFreeAsync(workspace, cuStream);
   return status;
 }

@@ -16,6 +16,9 @@ using arith::CmpIPredicate;
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+/// The most dQ output tiles a warp accumulates at once inside dK/dV, beside
+/// the dK and dV accumulators.
+constexpr int kMaxQueryRun = 4;
 
 KernelInfo describe(StringRef name, KernelKind kind, const Schedule &s,
                     const KernelArgs &args) {
@@ -86,6 +89,89 @@ SmallVector<Accumulator> unflatten(ValueRange values, int tiles, int offset) {
   return out;
 }
 
+/// Writes one warp's dSᵀ scores (16 keys from `warpRow`, `queries`
+/// columns, in accumulator order) to the shared [keys, queries] tile in the
+/// input type.
+void storeScoreGradient(KernelBuilder &k, Value dsTile, int queries,
+                        ArrayRef<Value> ds, Value warpRow, Value lane) {
+  Value key = k.add(warpRow, k.divsi(lane, k.c32(4)));
+  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  const int stride = sharedRowElements(queries);
+  for (int n = 0; n < queries / 8; ++n)
+    for (int half = 0; half < 2; ++half) {
+      Value row = k.add(key, k.c32(8 * half));
+      Value col = k.add(k.c32(8 * n), colInTile);
+      Value at = k.gep(dsTile, k.element(),
+                       k.add(k.mul(row, k.c32(stride)), col));
+      k.store(k.pack(ds[4 * n + 2 * half], ds[4 * n + 2 * half + 1]), at, 4);
+    }
+}
+
+/// dQ[qStart .., colBase ..] += dS K for one streamed query block. The
+/// (BLOCK_M / 16) x (d / split / 8) output tiles go out in units of one
+/// tile row and `run` tile columns, unit u to warp u % warps; each unit's
+/// product runs over all BLOCK_N keys and is added with f32 atomics to the
+/// [B * Hq, Nq, d] workspace before the next unit's begins, so that only
+/// `run` accumulators are live beside dK and dV.
+void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
+                      Value kTile, int colBase, Value warp, Value lane,
+                      Value dqAccum, Value bh, Value qStart, Value seqQ) {
+  const int d = s.headDim, BM = s.blockM, BN = s.blockN;
+  const int rowTiles = BM / 16, colTiles = d / s.headDimSplit / 8;
+  int run = kMaxQueryRun;
+  while (colTiles % run)
+    run /= 2;
+  const int unitsPerRow = colTiles / run, units = rowTiles * unitsPerRow;
+  const int warps = s.numWarps;
+  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  for (int round = 0; round * warps < units; ++round) {
+    Value unit = k.add(warp, k.c32(round * warps));
+    auto body = [&] {
+      Value rowTile = k.divsi(unit, k.c32(unitsPerRow));
+      Value col0 =
+          k.add(k.c32(colBase),
+                k.mul(k.remsi(unit, k.c32(unitsPerRow)), k.c32(run * 8)));
+      Value m0 = k.mul(rowTile, k.c32(16));
+      SmallVector<Accumulator> acc = zeros(k, run);
+      for (int c = 0; c < BN / 16; ++c) {
+        auto frag = k.loadATransposed(dsTile, BM, lane, m0, c * 16);
+        for (int t = 0; t < run; ++t)
+          acc[t] = k.mma(frag,
+                         k.loadB(kTile, d, lane, k.c32(c * 16),
+                                 k.add(col0, k.c32(8 * t))),
+                         acc[t]);
+      }
+      Value rowBase = k.add(k.add(qStart, m0), k.divsi(lane, k.c32(4)));
+      for (int half = 0; half < 2; ++half) {
+        Value row = k.add(rowBase, k.c32(8 * half));
+        Value valid = k.cmpi(CmpIPredicate::slt, row, seqQ);
+        scf::IfOp::create(k.b, k.loc, valid, [&](OpBuilder &, Location) {
+          Value rowStart = k.mul(
+              k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row)), k.c64(d));
+          for (int t = 0; t < run; ++t)
+            for (int i = 0; i < 2; ++i) {
+              Value col = k.add(k.add(col0, k.c32(8 * t + i)), colInTile);
+              k.atomicAdd(
+                  k.gep(dqAccum, k.f32(), k.add(rowStart, k.ext64(col))),
+                  acc[t][2 * half + i]);
+            }
+          scf::YieldOp::create(k.b, k.loc);
+        });
+      }
+    };
+    if ((round + 1) * warps <= units) {
+      body();
+      continue;
+    }
+    // The last round: some warps have no unit.
+    Value mine = k.cmpi(CmpIPredicate::slt, unit, k.c32(units));
+    scf::IfOp::create(k.b, k.loc, mine, [&](OpBuilder &, Location) {
+      body();
+      scf::YieldOp::create(k.b, k.loc);
+    });
+  }
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -154,9 +240,13 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   const int dCols = d / split;
   const int rowElems = sharedRowElements(d);
 
+  const bool withQuery = s.kind == KernelKind::backwardKeyValueQuery;
+
   KernelArgs args(k);
   BackwardArgs a = declareBackward(args);
   TensorArgs dk = declareTensor(args, "dk"), dv = declareTensor(args, "dv");
+  unsigned dqAccumArg =
+      withQuery ? args.add("dq_accum", KernelArg::Kind::pointer) : 0;
   VariantLowering variant(k, chain);
   variant.declareArgs(args);
   args.createKernel(module, name, threads);
@@ -180,6 +270,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
   Value qTile = k.gep(vTile, k.element(), k.c32(BN * rowElems));
   Value dTile = k.gep(qTile, k.element(), k.c32(BM * rowElems));
+  // dSᵀ [BN, BM], the A operand of dQ's product (with dQ only).
+  Value dsTile = k.gep(dTile, k.element(), k.c32(BM * rowElems));
   copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
   copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
   k.waitGroup(0);
@@ -194,6 +286,11 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   SmallVector<Value> init = flatten(zeros(k, 2 * tiles));
 
   Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
+  // Key rows past seqlen_kv (zero-filled K) are masked too: their P would
+  // be exp(-lse), not finite for a very negative lse, and dQ would take
+  // inf * 0 from them.
+  Value keysInBounds =
+      k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
   Value lse = args.get(a.lse), deltaPtr = args.get(a.delta);
   Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
 
@@ -218,7 +315,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                     variant.classifyBlock(qStart, qHi, kvStart, kvHi);
                 Value inBounds =
                     k.cmpi(CmpIPredicate::sle, k.add(qStart, k.c32(BM)), seqQ);
-                Value full = k.andi(k.noti(mayMask), inBounds);
+                Value full =
+                    k.andi(k.andi(k.noti(mayMask), inBounds), keysInBounds);
                 auto ifKept = scf::IfOp::create(
                     b, k.loc, mayKeep,
                     [&](OpBuilder &, Location) {
@@ -237,7 +335,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                           k, variant,
                           warpScores(k, kTile, warpRow, qTile, BM, d, lane),
                           rowBase, qStart, lane, full, seqQ,
-                          /*rowsAreKeys=*/true);
+                          /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
                       SmallVector<Value> p, pd, keep;
                       for (size_t e = 0; e < el.scores.size(); ++e) {
                         Value l = loadRowStat(k, lse, bh, seqQ, el.q[e]);
@@ -274,6 +372,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                             el.raw[e], el.q[e], el.kv[e]);
                         ds.push_back(scoreGradient(k, p[e], dp, delta, dmod));
                       }
+                      if (withQuery)
+                        storeScoreGradient(k, dsTile, BM, ds, warpRow, lane);
                       // dK += dSᵀ Q.
                       for (int c = 0; c < BM / 16; ++c) {
                         auto frag = packA(k, ds, c);
@@ -283,7 +383,13 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                                                 colBase + t * 8),
                                         dK[t]);
                       }
-                      // The next block overwrites Q and dO.
+                      if (withQuery) {
+                        k.barrier(); // every warp's dSᵀ is in place
+                        addQueryGradient(k, s, dsTile, kTile, colBase, warp,
+                                         lane, args.get(dqAccumArg), bh, qStart,
+                                         seqQ);
+                      }
+                      // The next block overwrites Q, dO and dSᵀ.
                       k.barrier();
                       SmallVector<Value> next = flatten(dV);
                       next.append(flatten(dK));
@@ -321,7 +427,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
     }
   }
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
-  return describe(name, KernelKind::backwardKeyValue, s, args);
+  return describe(name, s.kind, s, args);
 }
 
 //===----------------------------------------------------------------------===//
@@ -442,4 +548,62 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
                        lane);
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
   return describe(name, KernelKind::backwardQuery, s, args);
+}
+
+//===----------------------------------------------------------------------===//
+// dQ: the f32 workspace of backward_dkdvdq to the input type
+//===----------------------------------------------------------------------===//
+
+FailureOr<KernelInfo> flashjit::buildBackwardQueryConvertKernel(
+    ModuleOp module, const AttentionChain &matched, const Schedule &s,
+    InputType inputType, StringRef name) {
+  OpBuilder b(module.getContext());
+  AttentionChain chain = matched;
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  using Kind = KernelArg::Kind;
+  KernelArgs args(k);
+  unsigned accumArg = args.add("dq_accum", Kind::pointer);
+  TensorArgs dq = declareTensor(args, "dq");
+  unsigned headsArg = args.add("heads_q", Kind::i32);
+  unsigned seqArg = args.add("seqlen_q", Kind::i32);
+  const int threads = s.numThreads(), d = s.headDim;
+  args.createKernel(module, name, threads);
+
+  // Each thread converts 8 consecutive elements of one row: coalesced
+  // 32-byte reads and 16-byte writes.
+  const int chunks = d / 8;
+  Value bh = k.blockIdY();
+  Value heads = args.get(headsArg), seq = args.get(seqArg);
+  Value batch = k.divsi(bh, heads), head = k.remsi(bh, heads);
+  Value index = k.add(k.mul(k.blockIdX(), k.c32(threads)), k.threadId(threads));
+  Value row = k.divsi(index, k.c32(chunks));
+  Value col = k.mul(k.remsi(index, k.c32(chunks)), k.c32(8));
+  TensorView dqView = viewOf(k, args, dq, batch, head);
+  Value valid = k.cmpi(CmpIPredicate::slt, row, seq);
+  scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
+    Value from = k.gep(
+        args.get(accumArg), k.f32(),
+        k.add(k.mul(k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row)),
+                    k.c64(d)),
+              k.ext64(col)));
+    auto f32x4 = VectorType::get({4}, k.f32());
+    SmallVector<Value> values;
+    for (int half = 0; half < 2; ++half) {
+      Value v = k.load(f32x4, k.gep(from, k.f32(), k.c32(4 * half)), 16);
+      for (int i = 0; i < 4; ++i)
+        values.push_back(
+            LLVM::ExtractElementOp::create(b, k.loc, v, k.c32(i)));
+    }
+    auto i32x4 = VectorType::get({4}, k.i32());
+    Value packed = LLVM::PoisonOp::create(b, k.loc, i32x4);
+    for (int i = 0; i < 4; ++i)
+      packed = LLVM::InsertElementOp::create(
+          b, k.loc, packed, k.pack(values[2 * i], values[2 * i + 1]),
+          k.c32(i));
+    Value to = k.gep(dqView.row(k, row, seq), k.element(), col);
+    k.store(packed, to, 16);
+    scf::YieldOp::create(b, k.loc);
+  });
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+  return describe(name, KernelKind::backwardQueryConvert, s, args);
 }

@@ -136,6 +136,12 @@ void KernelBuilder::store(Value value, Value ptr, unsigned align) {
   LLVM::StoreOp::create(b, loc, value, ptr, align);
 }
 
+void KernelBuilder::atomicAdd(Value ptr, Value value) {
+  LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::fadd, ptr, value,
+                            LLVM::AtomicOrdering::monotonic,
+                            /*syncscope=*/"device", /*alignment=*/4);
+}
+
 void KernelBuilder::copyTileAsync(Value sharedTile, int rows, int headDim,
                                   Value thread, int numThreads,
                                   function_ref<Value(Value)> rowPtr,
@@ -219,16 +225,40 @@ std::array<Value, 2> KernelBuilder::loadBTransposed(Value tile, int headDim,
 
 std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
                                           Value row0, int col0) {
+  return loadB(tile, headDim, lane, row0, c32(col0));
+}
+
+std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
+                                          Value row0, Value col0) {
   // Lanes 0-15 address rows 0-15 (k) at col0; .trans hands each thread the
   // column-major fragment.
   Value row = add(row0, remsi(lane, c32(16)));
   Value ptr = gep(tile, element(),
-                  add(mul(row, c32(sharedRowElements(headDim))), c32(col0)));
+                  add(mul(row, c32(sharedRowElements(headDim))), col0));
   Value regs = NVVM::LdMatrixOp::create(
       b, loc, i32Struct(*this, 2), ptr, 2u, NVVM::MMALayout::col,
       NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
       NVVM::LdStMatrixEltType::B16);
   return unpack<2>(*this, regs);
+}
+
+std::array<Value, 4> KernelBuilder::loadATransposed(Value tile, int width,
+                                                    Value lane, Value m0,
+                                                    int k0) {
+  // The fragment's four 8x8 matrices are (m, k) = (0, 0), (8, 0), (0, 8),
+  // (8, 8); matrix j = lane / 8 is stored as tile rows k0 + 8 * (j / 2) + r
+  // at columns m0 + 8 * (j % 2), and .trans turns its rows into columns.
+  Value j = divsi(lane, c32(8));
+  Value row = add(c32(k0), add(mul(divsi(j, c32(2)), c32(8)),
+                               remsi(lane, c32(8))));
+  Value col = add(m0, mul(remsi(j, c32(2)), c32(8)));
+  Value ptr =
+      gep(tile, element(), add(mul(row, c32(sharedRowElements(width))), col));
+  Value regs = NVVM::LdMatrixOp::create(
+      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::col,
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  return unpack<4>(*this, regs);
 }
 
 Accumulator KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bOps,

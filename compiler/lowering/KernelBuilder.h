@@ -95,6 +95,9 @@ public:
   mlir::Value gep(mlir::Value base, mlir::Type elementType, mlir::Value index);
   mlir::Value load(mlir::Type type, mlir::Value ptr, unsigned align);
   void store(mlir::Value value, mlir::Value ptr, unsigned align);
+  /// *ptr += value on an f32 in global memory, relaxed at device scope
+  /// (its result unused: ptxas makes it a `red`).
+  void atomicAdd(mlir::Value ptr, mlir::Value value);
 
   /// Copies a [rows, d] tile of input elements from global memory into a
   /// padded shared tile with 16-byte cp.async copies spread over
@@ -123,6 +126,15 @@ public:
   std::array<mlir::Value, 2> loadB(mlir::Value tile, int headDim,
                                    mlir::Value lane, mlir::Value row0,
                                    int col0);
+  std::array<mlir::Value, 2> loadB(mlir::Value tile, int headDim,
+                                   mlir::Value lane, mlir::Value row0,
+                                   mlir::Value col0);
+  /// A operand (x4, ldmatrix .trans) of a tile stored transposed: tile
+  /// columns [m0, m0 + 16) as the rows m, tile rows [k0, k0 + 16) as k.
+  /// `width` is the tile's unpadded row length.
+  std::array<mlir::Value, 4> loadATransposed(mlir::Value tile, int width,
+                                             mlir::Value lane, mlir::Value m0,
+                                             int k0);
   /// d = a * b + c with m16n8k16, f32 accumulation.
   Accumulator mma(llvm::ArrayRef<mlir::Value> a, llvm::ArrayRef<mlir::Value> b,
                   const Accumulator &c);

@@ -90,7 +90,8 @@ ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
                                       VariantLowering &variant,
                                       ArrayRef<Accumulator> acc, Value rowBase,
                                       Value colBase, Value lane, Value full,
-                                      Value colLimit, bool rowsAreKeys) {
+                                      Value colLimit, bool rowsAreKeys,
+                                      Value rowLimit) {
   ScoreElements e;
   Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
   for (size_t n = 0; n < acc.size(); ++n)
@@ -117,6 +118,10 @@ ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
         for (size_t i = 0; i < e.scores.size(); ++i) {
           Value col = rowsAreKeys ? e.q[i] : e.kv[i];
           Value keep = k.cmpi(CmpIPredicate::slt, col, colLimit);
+          if (rowLimit)
+            keep = k.andi(keep, k.cmpi(CmpIPredicate::slt,
+                                       rowsAreKeys ? e.kv[i] : e.q[i],
+                                       rowLimit));
           if (Value m = variant.keepAt(e.q[i], e.kv[i]))
             keep = k.andi(keep, m);
           out.push_back(k.select(keep, e.scores[i], k.cf(negInf)));

@@ -68,15 +68,17 @@ struct ScoreElements {
   llvm::SmallVector<mlir::Value> raw, scores, q, kv;
 };
 
-/// Applies the score modification to `acc` and, unless `full`, the masks
-/// and the bound `col < colLimit`. Element i of tile n sits at row
-/// `rowBase + 8 * (i / 2)` and column `colBase + 8 * n + 2 * (lane % 4) +
-/// i % 2`; `rowsAreKeys` says whether rows are keys (dK/dV) or queries.
+/// Applies the score modification to `acc` and, unless `full`, the masks,
+/// the bound `col < colLimit` and, if given, `row < rowLimit`. Element i of
+/// tile n sits at row `rowBase + 8 * (i / 2)` and column `colBase + 8 * n +
+/// 2 * (lane % 4) + i % 2`; `rowsAreKeys` says whether rows are keys
+/// (dK/dV) or queries.
 ScoreElements modifyAndMask(KernelBuilder &k, VariantLowering &variant,
                             llvm::ArrayRef<Accumulator> acc,
                             mlir::Value rowBase, mlir::Value colBase,
                             mlir::Value lane, mlir::Value full,
-                            mlir::Value colLimit, bool rowsAreKeys);
+                            mlir::Value colLimit, bool rowsAreKeys,
+                            mlir::Value rowLimit = {});
 
 /// A-operand fragments of the 16 columns [16c, 16c + 16) of per-element
 /// values in accumulator order (tiles 2c and 2c + 1), packed to the input

@@ -18,6 +18,10 @@ const char *flashjit::stringifyKernelKind(KernelKind kind) {
     return "backward_dkdv";
   case KernelKind::backwardQuery:
     return "backward_dq";
+  case KernelKind::backwardKeyValueQuery:
+    return "backward_dkdvdq";
+  case KernelKind::backwardQueryConvert:
+    return "backward_dq_convert";
   }
   return "unknown";
 }
@@ -52,6 +56,8 @@ constexpr int kRegisterOverhead = 48;
 constexpr int kRegisterMargin = 32;
 // What dK/dV keeps per score of a plain variant: S, P, dP, dS.
 constexpr int kBackwardValuesPerScore = 4;
+// What adding dQ inside dK/dV keeps live on top (see account()).
+constexpr int kQueryAccumulateRegisters = 16;
 
 /// K/V buffers the kernels implement: one until the copy of the next block
 /// is overlapped with the current one (the pipelining of issue 6).
@@ -88,25 +94,36 @@ void account(Schedule &s, const VariantCost &variant) {
         (s.kind == KernelKind::forward ? variant.forwardRegisters : 0);
     break;
   }
-  case KernelKind::backwardKeyValue: {
+  case KernelKind::backwardKeyValue:
+  case KernelKind::backwardKeyValueQuery: {
     s.numWarps = s.blockN / kMmaRows;
     // K and V resident; Q and dO stream. Pᵀ and dSᵀ stay in registers as
-    // the A operands of dV and dK.
+    // the A operands of dV and dK; with dQ, dSᵀ also goes to shared memory
+    // [BLOCK_N, BLOCK_M] as the A operand of dS K.
     s.sharedMemoryBytes = 2 * tileN + s.numStages * 2 * tileM;
+    if (s.kind == KernelKind::backwardKeyValueQuery)
+      s.sharedMemoryBytes += s.blockN * sharedRowElements(s.blockM) * e;
     // dK and dV accumulators [16, d / split] each; per score [16, BLOCK_M]
     // S, P (also packed as the A operand of dV), dP and dS, plus the
     // variant's own values. Calibrated against ptxas -v over the PTX
     // matrix (tests/lit/compiler/ptx-matrix.test): a plain variant runs
     // BLOCK_M 32 at d 128 and 64 at d 64 in up to ~250 registers with no
     // spill, so this kind needs no margin on top.
+    // dQ's product comes after P, dP and S are dead, and its accumulators
+    // take less than they did; what stays live beside the loop's own state
+    // (the dSᵀ tile's and the workspace's addresses) made ptxas spill 24
+    // bytes at d 64, BLOCK_M 64, and none with this much more room.
     s.estimatedRegisters =
         2 * kMmaRows * (d / s.headDimSplit) / 32 +
         (kBackwardValuesPerScore + variant.backwardValuesPerScore) * kMmaRows *
             s.blockM / 32 +
-        kRegisterOverhead;
+        kRegisterOverhead +
+        (s.kind == KernelKind::backwardKeyValueQuery ? kQueryAccumulateRegisters
+                                                     : 0);
     break;
   }
   case KernelKind::backwardDelta:
+  case KernelKind::backwardQueryConvert:
     s.numWarps = 4;
     s.sharedMemoryBytes = 0;
     s.estimatedRegisters = kRegisterOverhead;
@@ -133,7 +150,7 @@ Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
     s.blockM = hints.blockM;
   if (hints.blockN)
     s.blockN = hints.blockN;
-  bool keysOwned = s.kind == KernelKind::backwardKeyValue;
+  bool keysOwned = ownsKeys(s.kind);
   int ownedMultiple =
       kMmaRows * (s.kind == KernelKind::forward ? s.rowTilesPerWarp : 1);
   int owned = keysOwned ? s.blockN : s.blockM;
@@ -198,7 +215,8 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     return chosen;
   }
   s.rowTilesPerWarp = kind == KernelKind::forward ? hints.rowTilesPerWarp : 1;
-  if (kind == KernelKind::backwardDelta) {
+  if (kind == KernelKind::backwardDelta ||
+      kind == KernelKind::backwardQueryConvert) {
     s.blockM = 128;
     s.blockN = 0;
     s.numStages = 1;
@@ -219,7 +237,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   const int rowsPerWarp = kMmaRows * s.rowTilesPerWarp;
   s.blockM = std::clamp(roundUp(br, 4 * rowsPerWarp), 4 * rowsPerWarp,
                         std::max(kMaxBlock, 4 * rowsPerWarp));
-  if (kind == KernelKind::backwardKeyValue)
+  if (ownsKeys(kind))
     std::swap(s.blockM, s.blockN); // owned rows are keys here
   s.numStages = maxStages(kind);
   if (hints.blockM || hints.blockN)
@@ -231,11 +249,11 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   // there), which the H100 measured as still well ahead of one tile.
   int registerBudget =
       target.maxRegistersPerThread -
-      (kind == KernelKind::backwardKeyValue || s.rowTilesPerWarp > 1
+      (ownsKeys(kind) || s.rowTilesPerWarp > 1
            ? 0
            : kRegisterMargin);
-  int &streamed = kind == KernelKind::backwardKeyValue ? s.blockM : s.blockN;
-  int &owned = kind == KernelKind::backwardKeyValue ? s.blockN : s.blockM;
+  int &streamed = ownsKeys(kind) ? s.blockM : s.blockN;
+  int &owned = ownsKeys(kind) ? s.blockN : s.blockM;
   // Shrink until the candidate fits: stages first (latency hiding is worth
   // less than tile size), then the streamed block, then the owned one.
   for (;;) {
@@ -248,7 +266,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
       streamed = roundDown(streamed / 2, kMinBlock);
       continue;
     }
-    if (!fitsRegs && kind == KernelKind::backwardKeyValue &&
+    if (!fitsRegs && ownsKeys(kind) &&
         headDim / s.headDimSplit > 32) {
       s.headDimSplit *= 2;
       continue;
@@ -262,7 +280,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
       continue;
     }
     if (owned >
-        (kind == KernelKind::backwardKeyValue ? kMinBlock : rowsPerWarp)) {
+        (ownsKeys(kind) ? kMinBlock : rowsPerWarp)) {
       owned /= 2;
       s.numStages = maxStages(kind);
       continue;

@@ -28,9 +28,21 @@ enum class KernelKind {
   backwardDelta,
   /// dK and dV: one key block per thread block, streaming query blocks.
   backwardKeyValue,
-  /// dQ: one query block per thread block, streaming key blocks.
+  /// dQ: one query block per thread block, streaming key blocks (the
+  /// deterministic backward's second kernel).
   backwardQuery,
+  /// dK and dV as backwardKeyValue, and dQ's share of every key block
+  /// added with f32 atomics into a zeroed workspace: P and dS are computed
+  /// once, not twice (the default backward).
+  backwardKeyValueQuery,
+  /// dQ from that f32 workspace to the input type.
+  backwardQueryConvert,
 };
+/// Whether `kind` owns key rows and streams query rows.
+inline bool ownsKeys(KernelKind kind) {
+  return kind == KernelKind::backwardKeyValue ||
+         kind == KernelKind::backwardKeyValueQuery;
+}
 const char *stringifyKernelKind(KernelKind kind);
 
 struct Schedule {

@@ -93,6 +93,11 @@ struct RuntimeOptions {
   /// shape that does not fit the device is an error when a kernel is
   /// compiled, naming the bytes it needs and the device's limit.
   int blockM = 0, blockN = 0;
+  /// The backward without atomics, so that two runs give the same bits
+  /// (as torch.use_deterministic_algorithms asks). Slower: P and dS are
+  /// computed twice, in a dK/dV kernel and a dQ kernel. Also set by
+  /// FLASHJIT_DETERMINISTIC=1.
+  bool deterministic = false;
 };
 
 class Runtime {

@@ -35,7 +35,7 @@ uint64_t getU64(const char *p) {
 
 std::string &KernelCache::compilerVersion() {
   // Bump with any change to what the compiler emits for the same input.
-  static std::string version = "flashjit-compiler-0.2.0";
+  static std::string version = "flashjit-compiler-0.3.0";
   return version;
 }
 

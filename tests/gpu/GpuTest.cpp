@@ -46,6 +46,18 @@ std::shared_ptr<Runtime> &gpu() {
   return runtime;
 }
 
+/// A runtime with the deterministic backward (RuntimeOptions), for the
+/// tests that compare bits.
+std::shared_ptr<Runtime> &deterministicGpu() {
+  static std::shared_ptr<Runtime> runtime = [] {
+    RuntimeOptions options;
+    options.deterministic = true;
+    Expected<std::shared_ptr<Runtime>> r = Runtime::create(options);
+    return r ? *r : nullptr;
+  }();
+  return runtime;
+}
+
 std::string whyNoGpu() {
   Expected<std::shared_ptr<Runtime>> r = Runtime::create();
   return r ? "" : r.error().message();
@@ -148,11 +160,40 @@ TEST(GpuEdgeCases, LargeLogitsStayFinite) {
     }
 }
 
-// The backward has no atomics: two runs give the same bits, dropout
-// included.
+// The deterministic backward (delta, dK/dV, dQ: no atomics) meets the
+// same tolerance as the default one, over the shapes that stress it most:
+// ragged seqlens both ways, GQA, the token-major layout.
+TEST(GpuEdgeCases, DeterministicBackwardMatchesTheReference) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  ASSERT_TRUE(deterministicGpu());
+  for (const BuiltinVariant &v : builtinVariants())
+    for (int headDim : {64, 128})
+      for (const Shape &s : {kShapes[3], kShapes[4]}) {
+        RunConfig config;
+        config.variant = v.name;
+        config.headDim = headDim;
+        config.batch = s.batch;
+        config.headsQ = s.headsQ;
+        config.headsKv = s.headsKv;
+        config.seqlenQ = s.seqlenQ;
+        config.seqlenKv = s.seqlenKv;
+        config.tokenMajor = s.tokenMajor;
+        config.iterations = 0;
+        Expected<RunReport> report = runVariant(deterministicGpu(), config);
+        ASSERT_TRUE(report) << report.error().message();
+        EXPECT_TRUE(report->pass) << v.name << " d=" << headDim << " N="
+                                  << s.seqlenQ << "/" << s.seqlenKv
+                                  << linesOf(*report);
+      }
+}
+
+// The deterministic backward has no atomics: two runs give the same bits,
+// dropout included.
 TEST(GpuEdgeCases, TwoRunsGiveTheSameBits) {
   if (!gpu())
     GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  ASSERT_TRUE(deterministicGpu());
   for (const char *variant : {"causal", "dropout", "document"}) {
     RunConfig config;
     config.variant = variant;
@@ -164,8 +205,8 @@ TEST(GpuEdgeCases, TwoRunsGiveTheSameBits) {
     config.iterations = 0;
     config.check = false;
     config.keepOutputs = true;
-    Expected<RunReport> first = runVariant(gpu(), config);
-    Expected<RunReport> second = runVariant(gpu(), config);
+    Expected<RunReport> first = runVariant(deterministicGpu(), config);
+    Expected<RunReport> second = runVariant(deterministicGpu(), config);
     ASSERT_TRUE(first && second);
     auto same = [](const std::vector<float> &a, const std::vector<float> &b) {
       return a.size() == b.size() &&
@@ -180,10 +221,12 @@ TEST(GpuEdgeCases, TwoRunsGiveTheSameBits) {
   }
 }
 
-// Dropout of rate 0 is no dropout: the same kernels, so the same bits.
+// Dropout of rate 0 is no dropout: the same kernels, so the same bits
+// (with the deterministic backward, whose dQ has no atomics).
 TEST(GpuEdgeCases, DropoutRateZeroEqualsNoDropoutBitForBit) {
   if (!gpu())
     GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  ASSERT_TRUE(deterministicGpu());
   const std::string text = R"(module {
   tile.program @full_dropout_zero {
     %q = tile.load_q : <[q, d], input>
@@ -201,9 +244,9 @@ TEST(GpuEdgeCases, DropoutRateZeroEqualsNoDropoutBitForBit) {
   for (int d : {64, 128}) {
     RunConfig config = checkedRun("full", d, 4, 1000);
     config.keepOutputs = true;
-    Expected<RunReport> plain = runVariant(gpu(), config);
+    Expected<RunReport> plain = runVariant(deterministicGpu(), config);
     config.programText = text;
-    Expected<RunReport> dropped = runVariant(gpu(), config);
+    Expected<RunReport> dropped = runVariant(deterministicGpu(), config);
     ASSERT_TRUE(plain) << plain.error().message();
     ASSERT_TRUE(dropped) << dropped.error().message() << "\n" << text;
     EXPECT_TRUE(dropped->pass) << linesOf(*dropped);

@@ -2,7 +2,9 @@
 """Checks flashjit's backward PTX on a GPU before the C++ runtime exists.
 
 For each <variant>-<d>-<dtype> it runs the forward kernel (for O and the
-log-sum-exp), then backward_delta, backward_dkdv and backward_dq, and
+log-sum-exp), then the backward's kernels (backward_delta, then either
+backward_dkdvdq with dQ summed in an f32 workspace and backward_dq_convert,
+or, from flashjit-ptx --deterministic, backward_dkdv and backward_dq), and
 compares dQ, dK and dV with autograd through the float64 reference of
 ptx_forward_check.py, by the rule FlashAttention's tests use:
     max|grad - ref64| <= 2 * max|grad_lowp - ref64| + 1e-5
@@ -84,18 +86,25 @@ def main():
             dv = torch.full_like(v, float("nan"))
             scale = 1.0 / math.sqrt(D)
             extra = fwd.extras_for(variant, B, H, max(Nq, Nkv), dev)
+            dq_accum = torch.zeros((B, H, Nq, D), device=dev, dtype=torch.float32)
             values = fwd.launch_values(
                 (B, H, Hkv, Nq, Nkv), scale,
                 {"q": q, "k": k, "v": v, "o": o, "do": do, "dq": dq, "dk": dk, "dv": dv},
-                extra, lse=lse, delta=delta)
+                extra, lse=lse, delta=delta, dq_accum=dq_accum)
             fk.launch(((Nq + fsig["block_m"] - 1) // fsig["block_m"], B * H), values)
             s = bsigs["backward_delta"]
             bk["backward_delta"].launch(((Nq + s["threads"] - 1) // s["threads"], B * H), values)
-            s = bsigs["backward_dkdv"]
-            bk["backward_dkdv"].launch((((Nkv + s["block_n"] - 1) // s["block_n"]) * s["head_dim_split"],
-                                        B * Hkv), values)
-            s = bsigs["backward_dq"]
-            bk["backward_dq"].launch(((Nq + s["block_m"] - 1) // s["block_m"], B * H), values)
+            kv = "backward_dkdvdq" if "backward_dkdvdq" in bsigs else "backward_dkdv"
+            s = bsigs[kv]
+            bk[kv].launch((((Nkv + s["block_n"] - 1) // s["block_n"]) * s["head_dim_split"],
+                           B * Hkv), values)
+            if kv == "backward_dkdvdq":
+                s = bsigs["backward_dq_convert"]
+                bk["backward_dq_convert"].launch(
+                    ((Nq * D // 8 + s["threads"] - 1) // s["threads"], B * H), values)
+            else:
+                s = bsigs["backward_dq"]
+                bk["backward_dq"].launch(((Nq + s["block_m"] - 1) // s["block_m"], B * H), values)
             torch.cuda.synchronize()
             ref64 = reference_grads(variant, q, k, v, do, scale, extra, torch.float64, dtype)
             reflp = reference_grads(variant, q, k, v, do, scale, extra, dtype, dtype)

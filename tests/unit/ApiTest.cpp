@@ -10,7 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
+
+#include <cstdlib>
+#include <unistd.h>
 
 using namespace flashjit;
 
@@ -398,4 +404,67 @@ TEST(Api, RowTilesPerWarpOutOfRangeIsAClearError) {
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(contains(s.error().message(), "no device"))
       << s.error().message();
+}
+
+// The default backward adds dQ with atomics inside dK/dV; the deterministic
+// one keeps the dQ kernel. Each is its own cache entry, so that switching
+// never loads the other's kernels.
+TEST(Api, DeterministicBackwardIsItsOwnKernelSet) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("flashjit-api-det-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  auto backwardKernels = [&](bool deterministic) {
+    RuntimeOptions options;
+    options.offlineTarget = "sm_90a";
+    options.cacheDirectory = dir.string();
+    options.deterministic = deterministic;
+    Expected<std::shared_ptr<Runtime>> r = Runtime::create(options);
+    EXPECT_TRUE(r) << r.error().message();
+    Expected<Attention> causal =
+        Attention::create(*r, *builtinVariant("causal"));
+    EXPECT_TRUE(causal);
+    Launch l;
+    Status s = causal->backward(l.q, l.k, l.v, l.o, l.lse, l.dO, l.dq, l.dk,
+                                l.dv, {});
+    EXPECT_TRUE(!s.ok() && contains(s.error().message(), "no device"))
+        << (s.ok() ? "launched" : s.error().message());
+  };
+  auto entries = [&] {
+    std::vector<std::string> texts;
+    for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      texts.push_back(text.str());
+    }
+    return texts;
+  };
+  backwardKernels(false);
+  std::vector<std::string> atomic = entries();
+  ASSERT_EQ(atomic.size(), 1u);
+  EXPECT_TRUE(contains(atomic[0], ".entry flashjit_causal_backward_dkdvdq("));
+  EXPECT_TRUE(contains(atomic[0], "atom.global.add.f32"));
+  EXPECT_FALSE(contains(atomic[0], ".entry flashjit_causal_backward_dq("));
+
+  backwardKernels(true);
+  std::vector<std::string> both = entries();
+  ASSERT_EQ(both.size(), 2u);
+  const std::string &det = both[0] == atomic[0] ? both[1] : both[0];
+  EXPECT_TRUE(contains(det, ".entry flashjit_causal_backward_dq("));
+  EXPECT_TRUE(contains(det, ".entry flashjit_causal_backward_dkdv("));
+  EXPECT_FALSE(contains(det, "atom."));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Api, DeterministicEnvironmentValueIsChecked) {
+  setenv("FLASHJIT_DETERMINISTIC", "yes", 1);
+  RuntimeOptions options;
+  options.offlineTarget = "sm_90a";
+  options.memoryCacheOnly = true;
+  Expected<std::shared_ptr<Runtime>> r = Runtime::create(options);
+  unsetenv("FLASHJIT_DETERMINISTIC");
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(contains(r.error().message(),
+                       "FLASHJIT_DETERMINISTIC must be 0 or 1, not 'yes'"))
+      << r.error().message();
 }

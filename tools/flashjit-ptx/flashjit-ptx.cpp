@@ -60,6 +60,10 @@ static cl::opt<int> rowTilesPerWarp(
     "row-tiles-per-warp", cl::init(0),
     cl::desc("16-row tiles each forward warp owns (0: the schedule's choice)"),
     cl::cat(toolOptions));
+static cl::opt<bool> deterministic(
+    "deterministic",
+    cl::desc("the backward without atomics: delta, dK/dV and dQ kernels"),
+    cl::cat(toolOptions));
 
 /// {"kernels": [{"name", "kind", "block_m", "block_n", "threads",
 /// "shared_memory_bytes", "args": [{"name", "kind"}]}]}
@@ -120,6 +124,7 @@ int main(int argc, char **argv) {
   options.rowTilesPerWarp = rowTilesPerWarp;
   options.blockM = blockM;
   options.blockN = blockN;
+  options.deterministic = deterministic;
 
   StageDumper dumper;
   if (dumpIr)

@@ -16,16 +16,20 @@ args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 
 variants = sorted(f[:-5] for f in os.listdir(args.kernels) if f.endswith(".mlir"))
+# The backward twice: its default (dQ by atomics inside dK/dV) and its
+# deterministic kernels.
 cases = [(v, t, p, d, dt) for v in variants for t in ("sm_80", "sm_90a")
-         for p in ("fwd", "bwd") for d in (64, 128) for dt in ("fp16", "bf16")]
+         for p in ("fwd", "bwd", "bwd-deterministic") for d in (64, 128)
+         for dt in ("fp16", "bf16")]
 
 
 def check(case):
     v, t, p, d, dt = case
     ptx = os.path.join(args.work, f"{v}-{t}-{p}-{d}-{dt}.ptx")
-    run = subprocess.run([args.flashjit_ptx, v, f"--target={t}", f"--pass={p}",
-                          f"--head-dim={d}", f"--dtype={dt}", "--print-schedule", "-o", ptx],
-                         capture_output=True, text=True)
+    deterministic = ["--deterministic"] if p == "bwd-deterministic" else []
+    run = subprocess.run([args.flashjit_ptx, v, f"--target={t}", f"--pass={p[:3]}",
+                          f"--head-dim={d}", f"--dtype={dt}", "--print-schedule", "-o", ptx]
+                         + deterministic, capture_output=True, text=True)
     if run.returncode != 0:
         return f"{case}: flashjit-ptx failed: {run.stderr.strip()}"
     for line in run.stderr.splitlines():
@@ -35,7 +39,7 @@ def check(case):
     text = open(ptx).read()
     if "mma.sync.aligned.m16n8k16" not in text and p == "fwd":
         return f"{case}: no mma.sync in the PTX"
-    if p == "bwd" and text.count("mma.sync.aligned.m16n8k16") == 0:
+    if p != "fwd" and text.count("mma.sync.aligned.m16n8k16") == 0:
         return f"{case}: no mma.sync in the backward PTX"
     asm = subprocess.run([args.ptxas, f"-arch={t}", "-v", ptx, "-o", os.devnull],
                          capture_output=True, text=True)
