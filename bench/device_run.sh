@@ -25,7 +25,7 @@ export FLASHJIT_CACHE_DIR=${FLASHJIT_CACHE_DIR:-/tmp/flashjit-cache}
 export FLASHJIT_COMMIT=${FLASHJIT_COMMIT:-$(head -1 .bundle/COMMIT 2>/dev/null || echo unknown)}
 echo "bundle of commit $FLASHJIT_COMMIT $(sed -n 2p .bundle/COMMIT 2>/dev/null)"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
-variants=$(.bundle/flashjit list 2>/dev/null || echo full causal)
+variants=$(.bundle/flashjit list 2>/dev/null || ls kernels | sed -n 's/\.mlir$//p')
 
 for s in $steps; do
   case $s in

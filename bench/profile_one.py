@@ -3,7 +3,7 @@
 profiler range, for `ncu --profile-from-start off` (bench/device_run.sh's
 profile step). Shapes follow side_by_side.py: B*N = 16384, H*D = 2048.
 
-    profile_one.py LIBFLASHJIT {flashjit,flashjit-t2,fa2,cudnn} VARIANT D N
+    profile_one.py LIBFLASHJIT {flashjit,flashjit-t2,flashjit-det,fa2,cudnn} VARIANT D N
 """
 import sys
 
@@ -16,8 +16,10 @@ import side_by_side as sbs
 def main():
     library, provider, variant, D, N = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     if provider.startswith("flashjit"):
-        tiles = int(provider[len("flashjit-t"):]) if provider.startswith("flashjit-t") else None
-        p = sbs.Flashjit(library, tiles)
+        deterministic = provider.endswith("-det")
+        name = provider[:-len("-det")] if deterministic else provider
+        tiles = int(name[len("flashjit-t"):]) if name.startswith("flashjit-t") else None
+        p = sbs.Flashjit(library, tiles, deterministic)
     else:
         p = sbs.Sdpa(provider, {"fa2": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION}[provider])
     B, H = 16384 // N, 2048 // D

@@ -148,13 +148,13 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
         scf::IfOp::create(k.b, k.loc, valid, [&](OpBuilder &, Location) {
           Value rowStart = k.mul(
               k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row)), k.c64(d));
-          for (int t = 0; t < run; ++t)
-            for (int i = 0; i < 2; ++i) {
-              Value col = k.add(k.add(col0, k.c32(8 * t + i)), colInTile);
-              k.atomicAdd(
-                  k.gep(dqAccum, k.f32(), k.add(rowStart, k.ext64(col))),
-                  acc[t][2 * half + i]);
-            }
+          for (int t = 0; t < run; ++t) {
+            Value col = k.add(k.add(col0, k.c32(8 * t)), colInTile);
+            k.atomicAddPair(
+                k.gep(dqAccum, k.f32(), k.add(rowStart, k.ext64(col))),
+                acc[t][2 * half], acc[t][2 * half + 1],
+                /*vector=*/s.computeCapability >= 90);
+          }
           scf::YieldOp::create(k.b, k.loc);
         });
       }
@@ -308,7 +308,12 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
           auto blocks = scf::ForOp::create(
               b, k.loc, k.c32(0), numQBlocks, k.c32(1), outer,
               [&](OpBuilder &, Location, Value i, ValueRange state) {
-                Value qStart = k.mul(i, k.c32(BM));
+                // With dQ, each key block starts at a different query
+                // block, so that the thread blocks' atomics do not all hit
+                // the same dQ rows at once.
+                Value block =
+                    withQuery ? k.remsi(k.add(i, kvBlock), numQBlocks) : i;
+                Value qStart = k.mul(block, k.c32(BM));
                 Value qHi =
                     k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
                 auto [mayKeep, mayMask] =

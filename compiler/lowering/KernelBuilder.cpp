@@ -142,6 +142,23 @@ void KernelBuilder::atomicAdd(Value ptr, Value value) {
                             /*syncscope=*/"device", /*alignment=*/4);
 }
 
+void KernelBuilder::atomicAddPair(Value ptr, Value lo, Value hi,
+                                  bool vector) {
+  if (!vector) {
+    atomicAdd(ptr, lo);
+    atomicAdd(gep(ptr, f32(), c32(1)), hi);
+    return;
+  }
+  // No LLVM IR form lowers to the vector red, hence inline PTX.
+  Value address = LLVM::PtrToIntOp::create(b, loc, i64(), ptr);
+  LLVM::InlineAsmOp::create(
+      b, loc, TypeRange{}, ValueRange{address, lo, hi},
+      "red.relaxed.gpu.global.add.v2.f32 [$0], {$1, $2};", "l,f,f",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None, /*asm_dialect=*/{},
+      /*operand_attrs=*/{});
+}
+
 void KernelBuilder::copyTileAsync(Value sharedTile, int rows, int headDim,
                                   Value thread, int numThreads,
                                   function_ref<Value(Value)> rowPtr,

@@ -98,6 +98,10 @@ public:
   /// *ptr += value on an f32 in global memory, relaxed at device scope
   /// (its result unused: ptxas makes it a `red`).
   void atomicAdd(mlir::Value ptr, mlir::Value value);
+  /// ptr[0] += lo, ptr[1] += hi (ptr 8-byte aligned): one `red.v2.f32` where
+  /// `vector` (sm_90 and newer), else two atomicAdds.
+  void atomicAddPair(mlir::Value ptr, mlir::Value lo, mlir::Value hi,
+                     bool vector);
 
   /// Copies a [rows, d] tile of input elements from global memory into a
   /// padded shared tile with 16-byte cp.async copies spread over

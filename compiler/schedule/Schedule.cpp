@@ -195,6 +195,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
 
   Schedule s;
   s.kind = kind;
+  s.computeCapability = target.computeCapability();
   s.headDim = headDim;
   s.elementBytes = elementBytes;
   if (hints.rowTilesPerWarp < 0 || hints.rowTilesPerWarp > kMaxRowTilesPerWarp)

@@ -65,6 +65,9 @@ struct Schedule {
   /// every K and V fragment read from shared memory feeds two products.
   int rowTilesPerWarp = 1;
   int sharedMemoryBytes = 0;
+  /// The target's compute capability (90 for sm_90a), for instruction
+  /// choices that depend on it.
+  int computeCapability = 0;
   /// The compiler's estimate of 32-bit registers per thread, kept under
   /// the target's limit.
   int estimatedRegisters = 0;

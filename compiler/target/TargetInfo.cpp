@@ -27,11 +27,14 @@ const std::vector<TargetInfo> &flashjit::knownTargets() {
         make("sm_90a", 9, 0, 227, 132),
     };
     for (TargetInfo &t : list)
-      if (t.computeCapability() < 80)
-        t.ptxVersion = 64;
+      t.ptxVersion = ptxVersionFor(t.computeCapability());
     return list;
   }();
   return targets;
+}
+
+int flashjit::ptxVersionFor(int computeCapability) {
+  return computeCapability < 80 ? 64 : computeCapability < 90 ? 80 : 81;
 }
 
 Expected<TargetInfo> flashjit::targetByName(std::string_view arch) {

@@ -40,6 +40,11 @@ struct TargetInfo {
   bool hasAsyncCopy() const { return computeCapability() >= 80; }
 };
 
+/// The PTX ISA version flashjit emits for a compute capability: 6.4 below
+/// sm_80, 8.0 for sm_80 to sm_89, 8.1 from sm_90 (the vector `red` of the
+/// backward's dQ needs it).
+int ptxVersionFor(int computeCapability);
+
 /// The targets known by name, for compiling without a device:
 /// sm_75 (T4), sm_80 (A100), sm_86 (A10, RTX 3090), sm_89 (L4, RTX 4090),
 /// sm_90 and sm_90a (H100).

@@ -112,7 +112,7 @@ Expected<TargetInfo> CudaDriver::queryTarget(int ordinal) const {
   // Hopper's arch-specific features need the `a` target; the kernels use
   // none yet, but the PTX is then the one a Hopper-tuned build would load.
   t.arch = "sm_" + std::to_string(cc) + (cc == 90 ? "a" : "");
-  t.ptxVersion = 80;
+  t.ptxVersion = ptxVersionFor(cc);
   if (cc < 80)
     return Error("GPU " + std::to_string(ordinal) + " has compute capability " +
                  std::to_string(t.computeMajor) + "." +
