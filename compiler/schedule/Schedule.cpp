@@ -56,8 +56,6 @@ constexpr int kRegisterOverhead = 48;
 constexpr int kRegisterMargin = 32;
 // What dK/dV keeps per score of a plain variant: S, P, dP, dS.
 constexpr int kBackwardValuesPerScore = 4;
-// What adding dQ inside dK/dV keeps live on top (see account()).
-constexpr int kQueryAccumulateRegisters = 16;
 
 /// K/V buffers the kernels implement: one until the copy of the next block
 /// is overlapped with the current one (the pipelining of issue 6).
@@ -109,16 +107,16 @@ void account(Schedule &s, const VariantCost &variant) {
     // matrix (tests/lit/compiler/ptx-matrix.test): a plain variant runs
     // BLOCK_M 32 at d 128 and 64 at d 64 in up to ~250 registers with no
     // spill, so this kind needs no margin on top.
-    // dQ's product comes after P, dP and S are dead, and its accumulators
-    // take less than they did; what stays live beside the loop's own state
-    // (the dSᵀ tile's and the workspace's addresses) made ptxas spill 24
-    // bytes at d 64, BLOCK_M 64, and none with this much more room.
+    // With dQ, dSᵀ packed to the input type (one register per pair) stays
+    // live from its store to shared memory through dK's product; dQ's own
+    // product comes after P, dP and S are dead. Calibrated as above: d 64
+    // BLOCK_M 64 spilled 24 bytes without that term, d 128 BLOCK_M 32 none.
     s.estimatedRegisters =
         2 * kMmaRows * (d / s.headDimSplit) / 32 +
         (kBackwardValuesPerScore + variant.backwardValuesPerScore) * kMmaRows *
             s.blockM / 32 +
         kRegisterOverhead +
-        (s.kind == KernelKind::backwardKeyValueQuery ? kQueryAccumulateRegisters
+        (s.kind == KernelKind::backwardKeyValueQuery ? kMmaRows * s.blockM / 64
                                                      : 0);
     break;
   }

@@ -94,6 +94,23 @@ TEST(Schedule, LargeHeadDimSplitsTheKeyValueAccumulators) {
             1);
 }
 
+// dK/dV with dQ keeps the packed dSᵀ live longer: on sm_90a a plain
+// variant streams 32 query rows at d 64 (64 spilled in ptxas) and still 32
+// at d 128, with dSᵀ's tile in shared memory on top of K, V, Q and dO.
+TEST(Schedule, KeyValueWithQueryGradientFitsItsExtraState) {
+  Schedule d64 = schedule("sm_90a", KernelKind::backwardKeyValueQuery, 64);
+  Schedule d128 = schedule("sm_90a", KernelKind::backwardKeyValueQuery, 128);
+  EXPECT_EQ(d64.blockM, 32) << d64.str();
+  EXPECT_EQ(d128.blockM, 32) << d128.str();
+  EXPECT_EQ(schedule("sm_90a", KernelKind::backwardKeyValue, 64).blockM, 64);
+  Schedule plain = schedule("sm_90a", KernelKind::backwardKeyValue, 128);
+  EXPECT_EQ(d128.sharedMemoryBytes,
+            plain.sharedMemoryBytes +
+                d128.blockN * sharedRowElements(d128.blockM) * 2)
+      << d128.str() << " vs " << plain.str();
+  EXPECT_EQ(d128.computeCapability, 90);
+}
+
 TEST(Schedule, UnsupportedHeadDim) {
   Expected<Schedule> s =
       scheduleForTarget(*targetByName("sm_80"), KernelKind::forward, 80);
