@@ -516,16 +516,18 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
       std::any_of(kernels.begin(), kernels.end(), [](const KernelInfo &k) {
         return k.kind == KernelKind::backwardQueryConvert;
       });
-  // The workspace lives on the stream for the backward only: delta,
-  // [B, Hq, Nq] f32, then (atomic dQ only) dQ's f32 sums [B, Hq, Nq, d].
+  // The workspace lives on the stream for the backward only: the row
+  // statistics delta and log2 lse, [B, Hq, Nq] f32 each, then (atomic dQ
+  // only) dQ's f32 sums [B, Hq, Nq, d].
   size_t rows = size_t(shape.batch) * shape.headsQ * shape.seqlenQ;
-  size_t deltaBytes = (rows * 4 + 255) / 256 * 256;
+  size_t planeBytes = (rows * 4 + 255) / 256 * 256;
+  size_t statsBytes = 2 * planeBytes;
   size_t accumElements = accumulatesQuery ? rows * shape.headDim : 0;
   CUdeviceptr workspace = 0;
   auto cuStream = static_cast<CUstream>(stream);
   if (auto e = d.check("cuMemAllocAsync",
                        d.cuMemAllocAsync(&workspace,
-                                         deltaBytes + accumElements * 4,
+                                         statsBytes + accumElements * 4,
                                          cuStream)))
     return *e;
   ArgValues args = commonArgs(shape, q, k, v, o, lse, params);
@@ -534,11 +536,12 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
   args.tensor("dk", dk);
   args.tensor("dv", dv);
   args.values["delta"] = uint64_t(workspace);
-  args.values["dq_accum"] = uint64_t(workspace + deltaBytes);
+  args.values["lse_log2"] = uint64_t(workspace + planeBytes);
+  args.values["dq_accum"] = uint64_t(workspace + statsBytes);
   Status status;
   if (accumulatesQuery)
     if (auto e = d.check("cuMemsetD32Async",
-                         d.cuMemsetD32Async(workspace + deltaBytes, 0,
+                         d.cuMemsetD32Async(workspace + statsBytes, 0,
                                             accumElements, cuStream)))
       status = *e;
   for (size_t i = 0; i < kernels.size() && status.ok(); ++i) {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the self-contained binaries the GPU machine runs (it has no LLVM):
 # LLVM and MLIR linked statically, libstdc++ too, stripped, in .bundle/.
-#   tools/bundle.sh        -> .bundle/{flashjit-ptx,flashjit,libflashjit.so}.xz
+#   tools/bundle.sh              -> .bundle/{flashjit-gpu-tests,flashjit-run,libflashjit.so}.xz
+#   tools/bundle.sh --with-tools -> also flashjit-ptx and flashjit (the
+#                                   checkout plus all five is over the
+#                                   device call's 64 MiB)
 # On the device: python3 tools/unbundle.py .bundle
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,9 +13,12 @@ out=$root/.bundle
 "$root/tools/build.sh" deps
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DFLASHJIT_LINK_DYLIB=OFF >/dev/null
-cmake --build "$build" -j "${JOBS:-$(nproc)}" --target flashjit-ptx flashjit flashjit-run flashjit-gpu-tests FlashjitShared
+tools=()
+[ "${1:-}" = --with-tools ] && tools=(flashjit-ptx flashjit)
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${tools[@]}" flashjit-run flashjit-gpu-tests FlashjitShared
 rm -rf "$out" && mkdir -p "$out"
-cp "$build/bin/flashjit-ptx" "$build/bin/flashjit" "$build/bin/flashjit-run" "$build/bin/flashjit-gpu-tests" "$build/lib/libflashjit.so" "$out/"
+for t in "${tools[@]}" flashjit-run flashjit-gpu-tests; do cp "$build/bin/$t" "$out/"; done
+cp "$build/lib/libflashjit.so" "$out/"
 strip "$out"/*
 # Nothing from LLVM or MLIR may be left to the dynamic loader.
 if ldd "$out"/* | grep -E "libLLVM|libMLIR|libstdc\+\+"; then

@@ -30,25 +30,36 @@ KernelInfo describe(StringRef name, KernelKind kind, const Schedule &s,
   return info;
 }
 
-/// P = exp(score - lse), 0 where the score is masked or the row is empty.
-Value probability(KernelBuilder &k, Value score, Value lse) {
-  Value p = k.exp2(k.fmul(k.fsub(score, lse), k.cf(kLog2e)));
-  Value rowEmpty = k.cmpf(CmpFPredicate::OEQ, lse, k.cf(kNegInf));
-  return k.select(rowEmpty, k.cf(0), p);
+/// P = exp(score - lse) from the score and the log-sum-exp in log2 units.
+/// The row statistics hold +inf for a row the mask empties, so that its P
+/// is exp2(-inf) = 0 with no test per element.
+Value probability(KernelBuilder &k, Value log2Score, Value log2Lse) {
+  return k.exp2(k.fsub(log2Score, log2Lse));
 }
 
-/// dS = P * (dP - delta) * d(mod)/d(score), 0 where P is (so that a
-/// derivative that is not finite at a masked element cannot leak in).
+/// dS = P * (dP - delta) * d(mod)/d(score). A derivative that varies per
+/// element may not be finite where the mask removed the score, so there dS
+/// is forced to 0 where P is; a uniform one is finite and needs no test.
 Value scoreGradient(KernelBuilder &k, Value p, Value dp, Value delta,
-                    Value dmod) {
-  Value ds = k.fmul(k.fmul(p, k.fsub(dp, delta)), dmod);
+                    const ScoreTangent &dmod) {
+  using Kind = ScoreTangent::Kind;
+  if (dmod.kind == Kind::zero)
+    return k.cf(0);
+  Value ds = k.fmul(p, k.fsub(dp, delta));
+  if (dmod.kind == Kind::one)
+    return ds;
+  ds = k.fmul(ds, dmod.value);
+  if (dmod.uniform)
+    return ds;
   return k.select(k.cmpf(CmpFPredicate::OEQ, p, k.cf(0)), k.cf(0), ds);
 }
 
-/// The arguments the dK/dV and dQ kernels share.
+/// The arguments the dK/dV and dQ kernels share. `lse_log2` and `delta`
+/// are backward_delta's [B * Hq, Nq] row statistics: the log-sum-exp in
+/// log2 units (+inf for an empty row) and rowsum(dO * O).
 struct BackwardArgs {
   TensorArgs q, k, v, dout;
-  unsigned lse, delta, batch, headsQ, headsKv, seqQ, seqKv, scale;
+  unsigned lseLog2, delta, batch, headsQ, headsKv, seqQ, seqKv, scale;
 };
 
 BackwardArgs declareBackward(KernelArgs &args) {
@@ -58,7 +69,7 @@ BackwardArgs declareBackward(KernelArgs &args) {
   a.k = declareTensor(args, "k");
   a.v = declareTensor(args, "v");
   a.dout = declareTensor(args, "do");
-  a.lse = args.add("lse", Kind::pointer);
+  a.lseLog2 = args.add("lse_log2", Kind::pointer);
   a.delta = args.add("delta", Kind::pointer);
   a.batch = args.add("batch", Kind::i32);
   a.headsQ = args.add("heads_q", Kind::i32);
@@ -107,6 +118,59 @@ void storeScoreGradient(KernelBuilder &k, Value dsTile, int queries,
     }
 }
 
+/// Starts copying the row statistics of query rows [qStart, qStart + BM)
+/// into the shared [2, BM] tile (log2 lse, then delta; zeros past
+/// seqlen_q) with 4-byte cp.async: part of the group the caller commits
+/// next.
+void copyRowStats(KernelBuilder &k, Value statsTile, int BM, Value tid,
+                  int threads, Value lseLog2, Value delta, Value bh,
+                  Value seqQ, Value qStart) {
+  for (int first = 0; first < 2 * BM; first += threads) {
+    Value j = first == 0 ? tid : k.add(tid, k.c32(first));
+    auto copy = [&] {
+      Value isDelta = k.cmpi(CmpIPredicate::sge, j, k.c32(BM));
+      Value t = k.select(isDelta, k.sub(j, k.c32(BM)), j);
+      Value row = k.add(qStart, t);
+      Value clamped = k.minsi(row, k.sub(seqQ, k.c32(1)));
+      Value index =
+          k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(clamped));
+      Value src = k.gep(k.select(isDelta, delta, lseLog2), k.f32(), index);
+      Value bytes = k.select(k.cmpi(CmpIPredicate::slt, row, seqQ), k.c32(4),
+                             k.c32(0));
+      NVVM::CpAsyncOp::create(k.b, k.loc, k.gep(statsTile, k.f32(), j), src,
+                              4u, NVVM::LoadCacheModifierKind::CA, bytes);
+    };
+    if (first + threads <= 2 * BM) {
+      copy();
+      continue;
+    }
+    scf::IfOp::create(k.b, k.loc, k.cmpi(CmpIPredicate::slt, j, k.c32(2 * BM)),
+                      [&](OpBuilder &, Location) {
+                        copy();
+                        scf::YieldOp::create(k.b, k.loc);
+                      });
+  }
+}
+
+/// One statistic (`plane` 0: log2 lse, 1: delta) of each score element of a
+/// thread in dK/dV's layout, where columns are the block's queries: one
+/// 8-byte shared load per 8-column tile gives the thread's two columns.
+/// Loaded where used, so that they are not live across the products.
+SmallVector<Value> columnStats(KernelBuilder &k, Value statsTile, int BM,
+                               int plane, Value lane) {
+  SmallVector<Value> out;
+  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  auto f32x2 = VectorType::get({2}, k.f32());
+  for (int n = 0; n < BM / 8; ++n) {
+    Value at = k.add(colInTile, k.c32(plane * BM + 8 * n));
+    Value v = k.load(f32x2, k.gep(statsTile, k.f32(), at), 8);
+    for (int i = 0; i < 4; ++i)
+      out.push_back(
+          LLVM::ExtractElementOp::create(k.b, k.loc, v, k.c32(i % 2)));
+  }
+  return out;
+}
+
 /// dQ[qStart .., colBase ..] += dS K for one streamed query block. The
 /// (BLOCK_M / 16) x (d / split / 8) output tiles go out in units of one
 /// tile row and `run` tile columns, unit u to warp u % warps; each unit's
@@ -135,11 +199,10 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
       SmallVector<Accumulator> acc = zeros(k, run);
       for (int c = 0; c < BN / 16; ++c) {
         auto frag = k.loadATransposed(dsTile, BM, lane, m0, c * 16);
-        for (int t = 0; t < run; ++t)
-          acc[t] = k.mma(frag,
-                         k.loadB(kTile, d, lane, k.c32(c * 16),
-                                 k.add(col0, k.c32(8 * t))),
-                         acc[t]);
+        k.forEachB(kTile, d, lane, k.c32(c * 16), col0, run,
+                   [&](int t, const std::array<Value, 2> &kFrag) {
+                     acc[t] = k.mma(frag, kFrag, acc[t]);
+                   });
       }
       Value rowBase = k.add(k.add(qStart, m0), k.divsi(lane, k.c32(4)));
       for (int half = 0; half < 2; ++half) {
@@ -187,7 +250,9 @@ FailureOr<KernelInfo> flashjit::buildBackwardDeltaKernel(
   using Kind = KernelArg::Kind;
   KernelArgs args(k);
   TensorArgs o = declareTensor(args, "o"), dout = declareTensor(args, "do");
+  unsigned lseArg = args.add("lse", Kind::pointer);
   unsigned deltaArg = args.add("delta", Kind::pointer);
+  unsigned lseLog2Arg = args.add("lse_log2", Kind::pointer);
   unsigned headsArg = args.add("heads_q", Kind::i32);
   unsigned seqArg = args.add("seqlen_q", Kind::i32);
   const int threads = s.numThreads(), d = s.headDim;
@@ -218,7 +283,14 @@ FailureOr<KernelInfo> flashjit::buildBackwardDeltaKernel(
       }
     }
     Value index = k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row));
+    Value lse = k.load(k.f32(), k.gep(args.get(lseArg), k.f32(), index), 4);
+    // The other kernels take exp2(score - lse) with no test for an empty
+    // row (lse = -inf): +inf there makes every P of the row 0.
+    Value lse2 = k.select(k.cmpf(CmpFPredicate::OEQ, lse, k.cf(kNegInf)),
+                          k.cf(std::numeric_limits<float>::infinity()),
+                          k.fmul(lse, k.cf(kLog2e)));
     k.store(sum, k.gep(args.get(deltaArg), k.f32(), index), 4);
+    k.store(lse2, k.gep(args.get(lseLog2Arg), k.f32(), index), 4);
     scf::YieldOp::create(b, k.loc);
   });
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
@@ -270,8 +342,12 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
   Value qTile = k.gep(vTile, k.element(), k.c32(BN * rowElems));
   Value dTile = k.gep(qTile, k.element(), k.c32(BM * rowElems));
-  // dSᵀ [BN, BM], the A operand of dQ's product (with dQ only).
+  // dSᵀ [BN, BM], the A operand of dQ's product (with dQ only), then the
+  // query block's row statistics [BM] x (log2 lse, delta).
   Value dsTile = k.gep(dTile, k.element(), k.c32(BM * rowElems));
+  Value statsTile = k.gep(
+      dsTile, k.element(),
+      k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
   copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
   copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
   k.waitGroup(0);
@@ -291,7 +367,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   // inf * 0 from them.
   Value keysInBounds =
       k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
-  Value lse = args.get(a.lse), deltaPtr = args.get(a.delta);
+  Value lseLog2 = args.get(a.lseLog2), deltaPtr = args.get(a.delta);
   Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
 
   auto body = [&](int colBase) -> SmallVector<Value> {
@@ -305,30 +381,50 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                        seqKv, args.get(a.scale));
           TensorView qView = viewOf(k, args, a.q, batch, head);
           TensorView dView = viewOf(k, args, a.dout, batch, head);
+          // With dQ, each key block starts at a different query block, so
+          // that the thread blocks' atomics do not all hit the same dQ rows
+          // at once.
+          auto queryStartOf = [&](Value i) {
+            Value block =
+                withQuery ? k.remsi(k.add(i, kvBlock), numQBlocks) : i;
+            return k.mul(block, k.c32(BM));
+          };
+          auto classifyQueries = [&](Value qStart) {
+            Value qHi =
+                k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
+            return variant.classifyBlock(qStart, qHi, kvStart, kvHi);
+          };
+          // Stats, Q and dO of a query block, two cp.async groups.
+          auto copyQueryBlock = [&](Value qStart) {
+            copyRowStats(k, statsTile, BM, tid, threads, lseLog2, deltaPtr, bh,
+                         seqQ, qStart);
+            copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
+            copyRows(k, dTile, BM, d, tid, threads, dView, qStart, seqQ);
+          };
+          // With dQ, the loop also carries whether this block's copies were
+          // already issued by the previous one.
+          SmallVector<Value> blockInit(outer.begin(), outer.end());
+          if (withQuery)
+            blockInit.push_back(k.cbool(false));
           auto blocks = scf::ForOp::create(
-              b, k.loc, k.c32(0), numQBlocks, k.c32(1), outer,
+              b, k.loc, k.c32(0), numQBlocks, k.c32(1), blockInit,
               [&](OpBuilder &, Location, Value i, ValueRange state) {
-                // With dQ, each key block starts at a different query
-                // block, so that the thread blocks' atomics do not all hit
-                // the same dQ rows at once.
-                Value block =
-                    withQuery ? k.remsi(k.add(i, kvBlock), numQBlocks) : i;
-                Value qStart = k.mul(block, k.c32(BM));
-                Value qHi =
-                    k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
-                auto [mayKeep, mayMask] =
-                    variant.classifyBlock(qStart, qHi, kvStart, kvHi);
+                Value qStart = queryStartOf(i);
+                auto [mayKeep, mayMask] = classifyQueries(qStart);
                 Value inBounds =
                     k.cmpi(CmpIPredicate::sle, k.add(qStart, k.c32(BM)), seqQ);
                 Value full =
                     k.andi(k.andi(k.noti(mayMask), inBounds), keysInBounds);
+                Value prefetched = withQuery ? state.back() : k.cbool(false);
+                Value nextKeep;
                 auto ifKept = scf::IfOp::create(
                     b, k.loc, mayKeep,
                     [&](OpBuilder &, Location) {
-                      copyRows(k, qTile, BM, d, tid, threads, qView, qStart,
-                               seqQ);
-                      copyRows(k, dTile, BM, d, tid, threads, dView, qStart,
-                               seqQ);
+                      scf::IfOp::create(b, k.loc, k.noti(prefetched),
+                                        [&](OpBuilder &, Location) {
+                                          copyQueryBlock(qStart);
+                                          scf::YieldOp::create(b, k.loc);
+                                        });
                       k.waitGroup(0);
                       k.barrier();
                       SmallVector<Accumulator> dV = unflatten(state, tiles, 0);
@@ -341,10 +437,11 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                           warpScores(k, kTile, warpRow, qTile, BM, d, lane),
                           rowBase, qStart, lane, full, seqQ,
                           /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
+                      SmallVector<Value> lse2 =
+                          columnStats(k, statsTile, BM, /*plane=*/0, lane);
                       SmallVector<Value> p, pd, keep;
                       for (size_t e = 0; e < el.scores.size(); ++e) {
-                        Value l = loadRowStat(k, lse, bh, seqQ, el.q[e]);
-                        p.push_back(probability(k, el.scores[e], l));
+                        p.push_back(probability(k, el.scores[e], lse2[e]));
                         if (variant.hasDropout()) {
                           keep.push_back(
                               variant.dropoutKeepAt(el.q[e], el.kv[e]));
@@ -357,39 +454,55 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       // dV += P_dᵀ dO.
                       for (int c = 0; c < BM / 16; ++c) {
                         auto frag = packA(k, pd, c);
-                        for (int t = 0; t < tiles; ++t)
-                          dV[t] = k.mma(frag,
-                                        k.loadB(dTile, d, lane, k.c32(c * 16),
-                                                colBase + t * 8),
-                                        dV[t]);
+                        k.forEachB(dTile, d, lane, k.c32(c * 16),
+                                   k.c32(colBase), tiles,
+                                   [&](int t, const std::array<Value, 2> &f) {
+                                     dV[t] = k.mma(frag, f, dV[t]);
+                                   });
                       }
                       // dPᵀ = V dOᵀ, then dSᵀ.
                       SmallVector<Accumulator> dpAcc =
                           warpScores(k, vTile, warpRow, dTile, BM, d, lane);
+                      SmallVector<Value> delta =
+                          columnStats(k, statsTile, BM, /*plane=*/1, lane);
                       SmallVector<Value> ds;
                       for (size_t e = 0; e < el.scores.size(); ++e) {
                         Value dp = dpAcc[e / 4][e % 4];
                         if (variant.hasDropout())
                           dp = k.select(keep[e], k.fmul(dp, rescale), k.cf(0));
-                        Value delta =
-                            loadRowStat(k, deltaPtr, bh, seqQ, el.q[e]);
-                        Value dmod = variant.scoreDerivativeAt(
+                        ScoreTangent dmod = variant.scoreDerivativeAt(
                             el.raw[e], el.q[e], el.kv[e]);
-                        ds.push_back(scoreGradient(k, p[e], dp, delta, dmod));
+                        ds.push_back(
+                            scoreGradient(k, p[e], dp, delta[e], dmod));
                       }
                       if (withQuery)
                         storeScoreGradient(k, dsTile, BM, ds, warpRow, lane);
                       // dK += dSᵀ Q.
                       for (int c = 0; c < BM / 16; ++c) {
                         auto frag = packA(k, ds, c);
-                        for (int t = 0; t < tiles; ++t)
-                          dK[t] = k.mma(frag,
-                                        k.loadB(qTile, d, lane, k.c32(c * 16),
-                                                colBase + t * 8),
-                                        dK[t]);
+                        k.forEachB(qTile, d, lane, k.c32(c * 16),
+                                   k.c32(colBase), tiles,
+                                   [&](int t, const std::array<Value, 2> &f) {
+                                     dK[t] = k.mma(frag, f, dK[t]);
+                                   });
                       }
                       if (withQuery) {
-                        k.barrier(); // every warp's dSᵀ is in place
+                        // Every warp's dSᵀ is in place, and every warp is
+                        // done with Q, dO and the statistics: the next kept
+                        // block's copies stream in under dQ's product.
+                        k.barrier();
+                        // (Decided here, not at the top: nothing of it is
+                        // live across the products.)
+                        Value iNext = k.add(i, k.c32(1));
+                        Value nextStart = queryStartOf(iNext);
+                        nextKeep = k.andi(
+                            k.cmpi(CmpIPredicate::slt, iNext, numQBlocks),
+                            classifyQueries(nextStart).first);
+                        scf::IfOp::create(b, k.loc, nextKeep,
+                                          [&](OpBuilder &, Location) {
+                                            copyQueryBlock(nextStart);
+                                            scf::YieldOp::create(b, k.loc);
+                                          });
                         addQueryGradient(k, s, dsTile, kTile, colBase, warp,
                                          lane, args.get(dqAccumArg), bh, qStart,
                                          seqQ);
@@ -398,14 +511,22 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       k.barrier();
                       SmallVector<Value> next = flatten(dV);
                       next.append(flatten(dK));
+                      if (withQuery)
+                        next.push_back(nextKeep);
                       scf::YieldOp::create(b, k.loc, next);
                     },
                     [&](OpBuilder &, Location) {
-                      scf::YieldOp::create(b, k.loc, state);
+                      SmallVector<Value> next(state.begin(), state.end());
+                      if (withQuery)
+                        next.back() = k.cbool(false);
+                      scf::YieldOp::create(b, k.loc, next);
                     });
                 scf::YieldOp::create(b, k.loc, ifKept.getResults());
               });
-          scf::YieldOp::create(b, k.loc, blocks.getResults());
+          SmallVector<Value> accumulators(blocks.getResults());
+          if (withQuery)
+            accumulators.pop_back();
+          scf::YieldOp::create(b, k.loc, accumulators);
         });
     SmallVector<Value> results(heads.getResults());
     return results;
@@ -481,12 +602,13 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
 
   Value warpRow = k.mul(warp, k.c32(16));
   Value rowBase = k.add(k.add(qStart, warpRow), k.divsi(lane, k.c32(4)));
-  Value lse = args.get(a.lse), deltaPtr = args.get(a.delta);
   Value rowLse[2], rowDelta[2];
   for (int r = 0; r < 2; ++r) {
     Value row = k.add(rowBase, k.c32(8 * r));
-    rowLse[r] = loadRowStat(k, lse, bh, seqQ, row);
-    rowDelta[r] = loadRowStat(k, deltaPtr, bh, seqQ, row);
+    Value clamped = k.maxsi(k.minsi(row, k.sub(seqQ, k.c32(1))), k.c32(0));
+    Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(clamped));
+    rowLse[r] = k.load(k.f32(), k.gep(args.get(a.lseLog2), k.f32(), index), 4);
+    rowDelta[r] = k.load(k.f32(), k.gep(args.get(a.delta), k.f32(), index), 4);
   }
   Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
   const int tiles = d / 8;
@@ -527,7 +649,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
                 }
                 for (int i = 0; i < 2; ++i) {
                   Value p = probability(k, el.scores[e + i], rowLse[r]);
-                  Value dmod = variant.scoreDerivativeAt(
+                  ScoreTangent dmod = variant.scoreDerivativeAt(
                       el.raw[e + i], el.q[e + i], el.kv[e + i]);
                   ds.push_back(scoreGradient(k, p, dp[i], rowDelta[r], dmod));
                 }
@@ -535,10 +657,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
               // dQ += dS K.
               for (int c = 0; c < BN / 16; ++c) {
                 auto frag = packA(k, ds, c);
-                for (int t = 0; t < tiles; ++t)
-                  dQ[t] =
-                      k.mma(frag, k.loadB(kTile, d, lane, k.c32(c * 16), t * 8),
-                            dQ[t]);
+                k.forEachB(kTile, d, lane, k.c32(c * 16), k.c32(0), tiles,
+                           [&](int t, const std::array<Value, 2> &f) {
+                             dQ[t] = k.mma(frag, f, dQ[t]);
+                           });
               }
               k.barrier();
               scf::YieldOp::create(b, k.loc, flatten(dQ));

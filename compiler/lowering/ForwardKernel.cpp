@@ -162,15 +162,18 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
               SmallVector<Value> next(state.begin(), state.end());
               SmallVector<SmallVector<Value>> x(M);
               for (int mt = 0; mt < M; ++mt) {
-                for (Value sc : el[mt].scores)
-                  x[mt].push_back(k.fmul(sc, k.cf(kLog2e)));
+                x[mt] = el[mt].scores;
                 Value alpha[2];
                 for (int r = 0; r < 2; ++r) {
-                  Value rowMax = k.cf(negInf);
-                  for (int nt = 0; nt < BN / 8; ++nt)
+                  // Two independent chains per row, not one of BLOCK_N / 4
+                  // dependent steps.
+                  Value partMax[2] = {x[mt][r * 2], x[mt][r * 2 + 1]};
+                  for (int nt = 1; nt < BN / 8; ++nt)
                     for (int i = 0; i < 2; ++i)
-                      rowMax = k.fmax(rowMax, x[mt][nt * 4 + r * 2 + i]);
-                  rowMax = k.quadReduce(rowMax, /*max=*/true);
+                      partMax[i] =
+                          k.fmax(partMax[i], x[mt][nt * 4 + r * 2 + i]);
+                  Value rowMax = k.quadReduce(k.fmax(partMax[0], partMax[1]),
+                                              /*max=*/true);
                   Value mOld = state[maxIdx(mt, r)];
                   Value mNew = k.fmax(mOld, rowMax);
                   // A row with nothing kept yet keeps m = -inf; subtract 0
@@ -179,16 +182,17 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
                       k.select(k.cmpf(CmpFPredicate::OEQ, mNew, k.cf(negInf)),
                                k.cf(0), mNew);
                   alpha[r] = k.exp2(k.fsub(mOld, mUse));
-                  Value sum = k.cf(0);
+                  Value partSum[2];
                   for (int nt = 0; nt < BN / 8; ++nt)
                     for (int i = 0; i < 2; ++i) {
                       Value &xi = x[mt][nt * 4 + r * 2 + i];
                       xi = k.exp2(k.fsub(xi, mUse));
-                      sum = k.fadd(sum, xi);
+                      partSum[i] = nt == 0 ? xi : k.fadd(partSum[i], xi);
                     }
                   next[maxIdx(mt, r)] = mNew;
                   next[sumIdx(mt, r)] =
-                      k.fadd(k.fmul(state[sumIdx(mt, r)], alpha[r]), sum);
+                      k.fadd(k.fmul(state[sumIdx(mt, r)], alpha[r]),
+                             k.fadd(partSum[0], partSum[1]));
                 }
                 for (int t = 0; t < d / 8; ++t)
                   for (int i = 0; i < 4; ++i)
@@ -229,8 +233,12 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
                       }
                   pFrag.push_back(packA(k, xs, c));
                 }
+                // V one operand per ldmatrix (x2): with two per x4, ptxas
+                // spilled the sliding-window and combined-dropout forwards
+                // at d 64.
                 for (int t = 0; t < d / 8; ++t) {
-                  auto vFrag = k.loadB(vTile, d, lane, k.c32(c * 16), t * 8);
+                  auto vFrag = k.loadB(vTile, d, lane, k.c32(c * 16),
+                                       k.c32(t * 8));
                   for (int mt = 0; mt < M; ++mt) {
                     Accumulator acc = {
                         next[oIdx(mt, t * 4)], next[oIdx(mt, t * 4 + 1)],

@@ -241,11 +241,6 @@ std::array<Value, 2> KernelBuilder::loadBTransposed(Value tile, int headDim,
 }
 
 std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
-                                          Value row0, int col0) {
-  return loadB(tile, headDim, lane, row0, c32(col0));
-}
-
-std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
                                           Value row0, Value col0) {
   // Lanes 0-15 address rows 0-15 (k) at col0; .trans hands each thread the
   // column-major fragment.
@@ -257,6 +252,74 @@ std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
       NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
       NVVM::LdStMatrixEltType::B16);
   return unpack<2>(*this, regs);
+}
+
+std::array<std::array<Value, 2>, 2>
+KernelBuilder::loadBTransposedPair(Value tile, int headDim, Value lane,
+                                   Value row0, int col0) {
+  // Matrix j = lane / 8 is rows row0 + 8 * (j / 2) + lane % 8 at column
+  // col0 + 8 * (j % 2): matrices 0, 1 are the first operand's k halves.
+  Value j = divsi(lane, c32(8));
+  Value row = add(row0, add(mul(divsi(j, c32(2)), c32(8)),
+                            remsi(lane, c32(8))));
+  Value col = add(c32(col0), mul(remsi(j, c32(2)), c32(8)));
+  Value ptr = gep(tile, element(),
+                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value regs = NVVM::LdMatrixOp::create(
+      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::row,
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  auto r = unpack<4>(*this, regs);
+  return {{{r[0], r[1]}, {r[2], r[3]}}};
+}
+
+std::array<std::array<Value, 2>, 2>
+KernelBuilder::loadBPair(Value tile, int headDim, Value lane, Value row0,
+                         Value col0) {
+  // Matrix j = lane / 8 is rows row0 + 8 * (j % 2) + lane % 8 (k) at
+  // column col0 + 8 * (j / 2): matrices 0, 1 are the first operand.
+  Value j = divsi(lane, c32(8));
+  Value row = add(row0, add(mul(remsi(j, c32(2)), c32(8)),
+                            remsi(lane, c32(8))));
+  Value col = add(col0, mul(divsi(j, c32(2)), c32(8)));
+  Value ptr = gep(tile, element(),
+                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value regs = NVVM::LdMatrixOp::create(
+      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::col,
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  auto r = unpack<4>(*this, regs);
+  return {{{r[0], r[1]}, {r[2], r[3]}}};
+}
+
+void KernelBuilder::forEachBTransposed(
+    Value tile, int headDim, Value lane, int row0, int col0, int count,
+    function_ref<void(int, const std::array<Value, 2> &)> use) {
+  for (int t = 0; t < count; t += 2) {
+    if (t + 1 == count) {
+      use(t, loadBTransposed(tile, headDim, lane, c32(row0 + 8 * t), col0));
+      break;
+    }
+    auto pair =
+        loadBTransposedPair(tile, headDim, lane, c32(row0 + 8 * t), col0);
+    use(t, pair[0]);
+    use(t + 1, pair[1]);
+  }
+}
+
+void KernelBuilder::forEachB(
+    Value tile, int headDim, Value lane, Value row0, Value col0, int count,
+    function_ref<void(int, const std::array<Value, 2> &)> use) {
+  for (int t = 0; t < count; t += 2) {
+    Value col = t == 0 ? col0 : add(col0, c32(8 * t));
+    if (t + 1 == count) {
+      use(t, loadB(tile, headDim, lane, row0, col));
+      break;
+    }
+    auto pair = loadBPair(tile, headDim, lane, row0, col);
+    use(t, pair[0]);
+    use(t + 1, pair[1]);
+  }
 }
 
 std::array<Value, 4> KernelBuilder::loadATransposed(Value tile, int width,

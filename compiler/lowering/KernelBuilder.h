@@ -129,10 +129,30 @@ public:
   /// [row0, row0 + 16) as k, tile columns [col0, col0 + 8) as n.
   std::array<mlir::Value, 2> loadB(mlir::Value tile, int headDim,
                                    mlir::Value lane, mlir::Value row0,
-                                   int col0);
-  std::array<mlir::Value, 2> loadB(mlir::Value tile, int headDim,
-                                   mlir::Value lane, mlir::Value row0,
                                    mlir::Value col0);
+  /// Two B operands from one ldmatrix x4: loadBTransposed of rows
+  /// [row0, row0 + 8) and of [row0 + 8, row0 + 16). Halves the ldmatrix
+  /// instructions per product.
+  std::array<std::array<mlir::Value, 2>, 2>
+  loadBTransposedPair(mlir::Value tile, int headDim, mlir::Value lane,
+                      mlir::Value row0, int col0);
+  /// Two B operands from one ldmatrix x4 .trans: loadB of columns
+  /// [col0, col0 + 8) and of [col0 + 8, col0 + 16).
+  std::array<std::array<mlir::Value, 2>, 2>
+  loadBPair(mlir::Value tile, int headDim, mlir::Value lane, mlir::Value row0,
+            mlir::Value col0);
+  /// Hands `use(t, operand)` the B operands t = 0 .. count - 1 of
+  /// loadBTransposed at rows row0 + 8 t, two per ldmatrix x4, in order.
+  void forEachBTransposed(
+      mlir::Value tile, int headDim, mlir::Value lane, int row0, int col0,
+      int count,
+      llvm::function_ref<void(int, const std::array<mlir::Value, 2> &)> use);
+  /// Hands `use(t, operand)` the B operands t = 0 .. count - 1 of loadB at
+  /// columns col0 + 8 t, two per ldmatrix x4, in order.
+  void forEachB(
+      mlir::Value tile, int headDim, mlir::Value lane, mlir::Value row0,
+      mlir::Value col0, int count,
+      llvm::function_ref<void(int, const std::array<mlir::Value, 2> &)> use);
   /// A operand (x4, ldmatrix .trans) of a tile stored transposed: tile
   /// columns [m0, m0 + 16) as the rows m, tile rows [k0, k0 + 16) as k.
   /// `width` is the tile's unpadded row length.

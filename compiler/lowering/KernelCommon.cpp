@@ -76,12 +76,11 @@ flashjit::warpScoreTiles(KernelBuilder &k, Value aTile, ArrayRef<Value> rows,
     SmallVector<std::array<Value, 4>> aFrag;
     for (Value row : rows)
       aFrag.push_back(k.loadA(aTile, headDim, lane, row, c * 16));
-    for (int n = 0; n < numCols / 8; ++n) {
-      auto bFrag =
-          k.loadBTransposed(bTile, headDim, lane, k.c32(n * 8), c * 16);
-      for (size_t m = 0; m < rows.size(); ++m)
-        acc[m][n] = k.mma(aFrag[m], bFrag, acc[m][n]);
-    }
+    k.forEachBTransposed(bTile, headDim, lane, 0, c * 16, numCols / 8,
+                         [&](int n, const std::array<Value, 2> &bFrag) {
+                           for (size_t m = 0; m < rows.size(); ++m)
+                             acc[m][n] = k.mma(aFrag[m], bFrag, acc[m][n]);
+                         });
   }
   return acc;
 }
@@ -103,7 +102,7 @@ ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
       e.raw.push_back(acc[n][i]);
       e.q.push_back(q);
       e.kv.push_back(kv);
-      e.scores.push_back(variant.scoreAt(acc[n][i], q, kv));
+      e.scores.push_back(variant.log2ScoreAt(acc[n][i], q, kv));
     }
   // Partial blocks apply the mask and the bound; full blocks carry no mask
   // code.
@@ -162,11 +161,4 @@ void flashjit::storeAccumulatorRows(KernelBuilder &k, const TensorView &view,
       scf::YieldOp::create(k.b, k.loc);
     });
   }
-}
-
-Value flashjit::loadRowStat(KernelBuilder &k, Value base, Value bh,
-                            Value seqlenQ, Value q) {
-  Value clamped = k.maxsi(k.minsi(q, k.sub(seqlenQ, k.c32(1))), k.c32(0));
-  Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqlenQ)), k.ext64(clamped));
-  return k.load(k.f32(), k.gep(base, k.f32(), index), 4);
 }

@@ -7,9 +7,6 @@
 
 namespace flashjit {
 
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
-
 /// Where a thread sits in its thread block: its index, lane and warp.
 struct ThreadPosition {
   mlir::Value tid, lane, warp;
@@ -68,7 +65,8 @@ struct ScoreElements {
   llvm::SmallVector<mlir::Value> raw, scores, q, kv;
 };
 
-/// Applies the score modification to `acc` and, unless `full`, the masks,
+/// Applies the score modification to `acc`, in log2 units (times log2(e),
+/// for exp2), and, unless `full`, the masks,
 /// the bound `col < colLimit` and, if given, `row < rowLimit`. Element i of
 /// tile n sits at row `rowBase + 8 * (i / 2)` and column `colBase + 8 * n +
 /// 2 * (lane % 4) + i % 2`; `rowsAreKeys` says whether rows are keys
@@ -97,11 +95,6 @@ void storeAccumulatorRows(KernelBuilder &k, const TensorView &view,
                           llvm::ArrayRef<Accumulator> acc, mlir::Value rowBase,
                           mlir::Value limit, int colBase, mlir::Value lane,
                           llvm::ArrayRef<mlir::Value> scale = {});
-
-/// The f32 statistic (log-sum-exp, delta) of query row q of (batch, head)
-/// `bh` from a contiguous [B * H, seqlenQ] array; q is clamped in range.
-mlir::Value loadRowStat(KernelBuilder &k, mlir::Value base, mlir::Value bh,
-                        mlir::Value seqlenQ, mlir::Value q);
 
 } // namespace flashjit
 

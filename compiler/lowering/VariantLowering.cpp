@@ -167,7 +167,7 @@ static FailureOr<Value> leafAt(VariantLowering &variant, KernelBuilder &k,
   return scalar(op);
 }
 
-Value VariantLowering::scoreAt(Value score, Value q, Value kv) {
+Value VariantLowering::log2ScoreAt(Value score, Value q, Value kv) {
   auto leaf = [&](OpBuilder &, Operation *op,
                   ArrayRef<Value> operands) -> FailureOr<Value> {
     return leafAt(*this, k, op, operands, score, q, kv,
@@ -175,11 +175,26 @@ Value VariantLowering::scoreAt(Value score, Value q, Value kv) {
                   [&](tile::BufferOp b) { return bufferOf(b); });
   };
   ElementEmitter emitter(k.b, leaf);
-  // The chain was matched and verified: every op on the way lowers.
-  return *emitter.emit(chain.modifiedScores);
+  // The chain was matched and verified: every op on the way lowers. The
+  // scalar's product with log2(e) does not vary per element, and LLVM
+  // hoists it out of the loops.
+  Value root = chain.modifiedScores;
+  if (auto product = root.getDefiningOp<tile::MulOp>()) {
+    auto isScalar = [](Value v) {
+      return cast<tile::TileType>(v.getType()).isScalar();
+    };
+    Value lhs = product.getLhs(), rhs = product.getRhs();
+    if (isScalar(rhs) != isScalar(lhs)) {
+      Value scalar = isScalar(rhs) ? rhs : lhs;
+      Value element = isScalar(rhs) ? lhs : rhs;
+      return k.fmul(*emitter.emit(element),
+                    k.fmul(*emitter.emit(scalar), k.cf(kLog2e)));
+    }
+  }
+  return k.fmul(*emitter.emit(root), k.cf(kLog2e));
 }
 
-Value VariantLowering::scoreDerivativeAt(Value score, Value q, Value kv) {
+ScoreTangent VariantLowering::scoreDerivativeAt(Value score, Value q, Value kv) {
   auto leaf = [&](OpBuilder &, Operation *op,
                   ArrayRef<Value> operands) -> FailureOr<Value> {
     return leafAt(*this, k, op, operands, score, q, kv,

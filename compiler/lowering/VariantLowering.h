@@ -13,9 +13,13 @@
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/lowering/BlockClassifier.h"
 #include "compiler/lowering/KernelBuilder.h"
+#include "compiler/lowering/ScoreDerivative.h"
 #include "compiler/lowering/KernelSignature.h"
 
 namespace flashjit {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
 
 /// Collects a kernel's parameters, then creates the function and hands out
 /// its arguments by the index `add` returned.
@@ -54,11 +58,14 @@ public:
   bool hasDropout() const { return bool(chain.dropout); }
   double dropoutRate() const;
 
-  /// The modified score (f32) of raw score `score` at (q, kv), i32 indices.
-  mlir::Value scoreAt(mlir::Value score, mlir::Value q, mlir::Value kv);
+  /// The modified score (f32) of raw score `score` at (q, kv), i32 indices,
+  /// times log2(e): the softmax runs on exp2. A modification that ends in a
+  /// product with a scalar (the softmax scale) takes log2(e) into that
+  /// scalar, so the common case costs one multiply per element.
+  mlir::Value log2ScoreAt(mlir::Value score, mlir::Value q, mlir::Value kv);
   /// The derivative d(modified score)/d(raw score) at the same element.
-  mlir::Value scoreDerivativeAt(mlir::Value score, mlir::Value q,
-                                mlir::Value kv);
+  ScoreTangent scoreDerivativeAt(mlir::Value score, mlir::Value q,
+                                 mlir::Value kv);
   /// Whether the masks keep (q, kv); null when the variant has none.
   mlir::Value keepAt(mlir::Value q, mlir::Value kv);
   /// (may be kept, may be masked) over the block [qLo, qHi] x [kvLo, kvHi].

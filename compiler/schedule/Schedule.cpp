@@ -98,7 +98,9 @@ void account(Schedule &s, const VariantCost &variant) {
     // K and V resident; Q and dO stream. Pᵀ and dSᵀ stay in registers as
     // the A operands of dV and dK; with dQ, dSᵀ also goes to shared memory
     // [BLOCK_N, BLOCK_M] as the A operand of dS K.
-    s.sharedMemoryBytes = 2 * tileN + s.numStages * 2 * tileM;
+    // Each stage also holds the query block's row statistics (log2 lse and
+    // delta, 8 bytes a row).
+    s.sharedMemoryBytes = 2 * tileN + s.numStages * (2 * tileM + 8 * s.blockM);
     if (s.kind == KernelKind::backwardKeyValueQuery)
       s.sharedMemoryBytes += s.blockN * sharedRowElements(s.blockM) * e;
     // dK and dV accumulators [16, d / split] each; per score [16, BLOCK_M]

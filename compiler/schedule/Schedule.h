@@ -101,6 +101,8 @@ struct VariantCost {
   static VariantCost scoreModifying() { return {0, 2}; }
   /// Dropout: Philox state, random words and keep bits.
   static VariantCost dropout() { return {48, 5}; }
+  /// What a score modification adds to dropout's forward registers.
+  static constexpr int kModifiedScoreForwardRegisters = 32;
 };
 
 /// The most 16-row tiles a forward warp may own.

@@ -272,8 +272,8 @@ TEST(GpuFaults, BackwardWorkspaceOutOfMemoryIsAClearErrorAndRecovers) {
   ASSERT_TRUE(driver);
   const CudaDriver &d = **driver;
   std::vector<CUdeviceptr> hog;
-  // The workspace (delta, B * H * N f32) is 1 MiB: more than what the
-  // 1 MiB-grained fill below leaves.
+  // The workspace (row statistics, 2 x B * H * N f32) is 2 MiB: more than
+  // what the 1 MiB-grained fill below leaves.
   RunConfig config = checkedRun("full", 64, 16, 16384);
   config.check = false;
   config.beforeBackward = [&] {

@@ -81,6 +81,7 @@ def main():
             o = torch.full((B, H, Nq, D), float("nan"), device=dev, dtype=dtype)
             lse = torch.full((B, H, Nq), float("nan"), device=dev, dtype=torch.float32)
             delta = torch.full((B, H, Nq), float("nan"), device=dev, dtype=torch.float32)
+            lse_log2 = torch.full((B, H, Nq), float("nan"), device=dev, dtype=torch.float32)
             dq = torch.full_like(q, float("nan"))
             dk = torch.full_like(k, float("nan"))
             dv = torch.full_like(v, float("nan"))
@@ -90,7 +91,7 @@ def main():
             values = fwd.launch_values(
                 (B, H, Hkv, Nq, Nkv), scale,
                 {"q": q, "k": k, "v": v, "o": o, "do": do, "dq": dq, "dk": dk, "dv": dv},
-                extra, lse=lse, delta=delta, dq_accum=dq_accum)
+                extra, lse=lse, delta=delta, lse_log2=lse_log2, dq_accum=dq_accum)
             fk.launch(((Nq + fsig["block_m"] - 1) // fsig["block_m"], B * H), values)
             s = bsigs["backward_delta"]
             bk["backward_delta"].launch(((Nq + s["threads"] - 1) // s["threads"], B * H), values)

@@ -201,7 +201,7 @@ def extras_for(variant, B, H, N, device):
 def launch_values(sizes, scale, tensors, extra, **pointers):
     """The kernel arguments by name, as the --signature JSON names them:
     sizes (B, Hq, Hkv, Nq, Nkv), [B, H, N, D] tensors with their strides,
-    the variant's scalars and buffers, and plain pointers (lse, delta)."""
+    the variant's scalars and buffers, and plain pointers (lse, delta, lse_log2)."""
     B, H, Hkv, Nq, Nkv = sizes
     values = {"batch": B, "heads_q": H, "heads_kv": Hkv, "seqlen_q": Nq, "seqlen_kv": Nkv,
               "softmax_scale": scale, **pointers}

@@ -46,11 +46,20 @@ def check(case):
     if asm.returncode != 0:
         return f"{case}: ptxas rejected the PTX: {asm.stderr.strip()[:500]}"
     spills = [int(n) for n in re.findall(r"(\d+) bytes spill stores", asm.stderr)]
+    registers = [int(n) for n in re.findall(r"Used (\d+) registers", asm.stderr)]
     # Two row tiles per warp run at the register limit: a small spill there
     # was measured to cost less than the tiling gains (bench/NOTES.md).
-    allowed = 160 if "tiles/warp=2" in run.stderr else 0
-    if not spills or any(n > allowed for n in spills):
-        return f"{case}: spills {spills}: {asm.stderr.strip()[:500]}"
+    # Elsewhere at most 16 bytes (four registers): ptxas trades that much
+    # for one more thread block per SM (stopping at 168 registers for three
+    # of 128 threads), and the dK/dV kernels at 255 registers tip over by a
+    # register or two with any change of instruction order.
+    two_tiles = "tiles/warp=2" in run.stderr
+    if not spills or len(spills) != len(registers):
+        return f"{case}: no ptxas report: {asm.stderr.strip()[:500]}"
+    for n, regs in zip(spills, registers):
+        allowed = 160 if two_tiles else 16
+        if n > allowed:
+            return f"{case}: spills {spills} at {registers} registers: {asm.stderr.strip()[:500]}"
     os.remove(ptx)
     return None
 
