@@ -79,9 +79,15 @@ LogicalResult lowerMathForNvptx(ModuleOp module) {
 /// alone is the plain case; anything past it keeps more per score.
 VariantCost variantCost(const AttentionChain &chain) {
   bool modifies = chain.scoreMod.size() > 1;
-  if (!chain.dropout)
-    return modifies ? VariantCost::scoreModifying() : VariantCost{};
-  VariantCost cost = VariantCost::dropout();
+  VariantCost cost;
+  if (!chain.dropout) {
+    if (modifies)
+      cost = VariantCost::scoreModifying();
+    cost.masked = !chain.masks.empty();
+    return cost;
+  }
+  cost = VariantCost::dropout();
+  cost.masked = !chain.masks.empty();
   // Dropout's backward count already covers a modified score's values
   // (calibrated on the combined built-in); its forward does not: ptxas
   // spilled 76 bytes at d 64 on sm_80 with dropout's registers alone.

@@ -132,13 +132,18 @@ void account(Schedule &s, const VariantCost &variant) {
 }
 
 /// Two 16-row tiles per forward warp read each K and V fragment once for
-/// two products. Measured on the H100 (bench/NOTES.md, entry 4): +25% at
-/// d 128, where it takes 128 x 64 blocks in 4 warps, as FlashAttention-2
-/// does; +2% at d 64. Variants with their own per-element code do not fit
-/// the registers beside two tiles, nor does d 256.
+/// two products. Measured on the H100 (bench/NOTES.md, entries 4 and 6):
+/// +25% at d 128, where it takes 128 x 64 blocks in 4 warps, as
+/// FlashAttention-2 does; at d 64 (128 x 128 blocks) +2% with one operand
+/// per ldmatrix, +8-11% (full) and +2-4% (causal) with two, but there the
+/// masked variants' 128-key partial blocks spill 176-352 bytes. Variants
+/// with their own per-element code do not fit the registers beside two
+/// tiles, nor does d 256.
 int defaultRowTilesPerWarp(int headDim, const VariantCost &variant) {
   bool plain =
       variant.forwardRegisters == 0 && variant.backwardValuesPerScore == 0;
+  if (headDim == 64)
+    return plain && !variant.masked ? 2 : 1;
   return headDim == 128 && plain ? 2 : 1;
 }
 

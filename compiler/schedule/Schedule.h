@@ -95,6 +95,8 @@ struct VariantCost {
   /// dK/dV: 32-bit values it keeps per score beyond S, P, dP and dS (the
   /// modified score and its derivative, dropout's keep bits).
   int backwardValuesPerScore = 0;
+  /// Whether it masks: the partial blocks' mask code needs registers too.
+  bool masked = false;
 
   /// A score modification beyond the softmax scale (ALiBi, softcap, a
   /// bias): its input and derivative stay live in the backward.

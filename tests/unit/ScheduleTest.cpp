@@ -176,14 +176,19 @@ TEST(Schedule, PlainBackwardStreamsMoreQueryRowsThanHeavyVariants) {
   }
 }
 
-TEST(Schedule, TwoRowTilesPerWarpAreTheDefaultForPlainVariantsAtD128) {
+TEST(Schedule, TwoRowTilesPerWarpAreTheDefaultForPlainVariantsAtD64AndD128) {
   const TargetInfo hopper = *targetByName("sm_90a");
   auto tiles = [&](int d, VariantCost cost) {
     return scheduleForTarget(hopper, KernelKind::forward, d, {2, cost})
         ->rowTilesPerWarp;
   };
   EXPECT_EQ(tiles(128, {}), 2);
-  EXPECT_EQ(tiles(64, {}), 1);
+  EXPECT_EQ(tiles(64, {}), 2);
+  EXPECT_EQ(tiles(64, VariantCost::scoreModifying()), 1);
+  VariantCost masked;
+  masked.masked = true;
+  EXPECT_EQ(tiles(64, masked), 1);
+  EXPECT_EQ(tiles(128, masked), 2);
   EXPECT_EQ(tiles(256, {}), 1);
   EXPECT_EQ(tiles(128, VariantCost::scoreModifying()), 1);
   EXPECT_EQ(tiles(128, VariantCost::dropout()), 1);
