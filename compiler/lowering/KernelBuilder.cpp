@@ -210,6 +210,17 @@ static Type i32Struct(KernelBuilder &k, int n) {
   return LLVM::LLVMStructType::getLiteral(k.b.getContext(), fields);
 }
 
+/// ldmatrix of N 8x8 b16 matrices at this lane's row address `ptr`.
+template <size_t N>
+static std::array<Value, N> ldmatrix(KernelBuilder &k, Value ptr,
+                                     NVVM::MMALayout layout) {
+  Value regs = NVVM::LdMatrixOp::create(
+      k.b, k.loc, i32Struct(k, N), ptr, uint32_t(N), layout,
+      NVVM::LdStMatrixShapeAttr::get(k.b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  return unpack<N>(k, regs);
+}
+
 std::array<Value, 4> KernelBuilder::loadA(Value tile, int headDim, Value lane,
                                           Value row0, int col0) {
   // Lane l addresses row (l % 16) and column col0 + 8 * (l / 16).
@@ -217,11 +228,7 @@ std::array<Value, 4> KernelBuilder::loadA(Value tile, int headDim, Value lane,
   Value col = add(c32(col0), mul(divsi(lane, c32(16)), c32(8)));
   Value ptr = gep(tile, element(),
                   add(mul(row, c32(sharedRowElements(headDim))), col));
-  Value regs = NVVM::LdMatrixOp::create(
-      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::row,
-      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-      NVVM::LdStMatrixEltType::B16);
-  return unpack<4>(*this, regs);
+  return ldmatrix<4>(*this, ptr, NVVM::MMALayout::row);
 }
 
 std::array<Value, 2> KernelBuilder::loadBTransposed(Value tile, int headDim,
@@ -233,11 +240,7 @@ std::array<Value, 2> KernelBuilder::loadBTransposed(Value tile, int headDim,
   Value col = add(c32(col0), mul(remsi(divsi(lane, c32(8)), c32(2)), c32(8)));
   Value ptr = gep(tile, element(),
                   add(mul(row, c32(sharedRowElements(headDim))), col));
-  Value regs = NVVM::LdMatrixOp::create(
-      b, loc, i32Struct(*this, 2), ptr, 2u, NVVM::MMALayout::row,
-      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-      NVVM::LdStMatrixEltType::B16);
-  return unpack<2>(*this, regs);
+  return ldmatrix<2>(*this, ptr, NVVM::MMALayout::row);
 }
 
 std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
@@ -247,11 +250,7 @@ std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
   Value row = add(row0, remsi(lane, c32(16)));
   Value ptr = gep(tile, element(),
                   add(mul(row, c32(sharedRowElements(headDim))), col0));
-  Value regs = NVVM::LdMatrixOp::create(
-      b, loc, i32Struct(*this, 2), ptr, 2u, NVVM::MMALayout::col,
-      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-      NVVM::LdStMatrixEltType::B16);
-  return unpack<2>(*this, regs);
+  return ldmatrix<2>(*this, ptr, NVVM::MMALayout::col);
 }
 
 std::array<std::array<Value, 2>, 2>
@@ -265,11 +264,7 @@ KernelBuilder::loadBTransposedPair(Value tile, int headDim, Value lane,
   Value col = add(c32(col0), mul(remsi(j, c32(2)), c32(8)));
   Value ptr = gep(tile, element(),
                   add(mul(row, c32(sharedRowElements(headDim))), col));
-  Value regs = NVVM::LdMatrixOp::create(
-      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::row,
-      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-      NVVM::LdStMatrixEltType::B16);
-  auto r = unpack<4>(*this, regs);
+  auto r = ldmatrix<4>(*this, ptr, NVVM::MMALayout::row);
   return {{{r[0], r[1]}, {r[2], r[3]}}};
 }
 
@@ -284,11 +279,7 @@ KernelBuilder::loadBPair(Value tile, int headDim, Value lane, Value row0,
   Value col = add(col0, mul(divsi(j, c32(2)), c32(8)));
   Value ptr = gep(tile, element(),
                   add(mul(row, c32(sharedRowElements(headDim))), col));
-  Value regs = NVVM::LdMatrixOp::create(
-      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::col,
-      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-      NVVM::LdStMatrixEltType::B16);
-  auto r = unpack<4>(*this, regs);
+  auto r = ldmatrix<4>(*this, ptr, NVVM::MMALayout::col);
   return {{{r[0], r[1]}, {r[2], r[3]}}};
 }
 
@@ -334,11 +325,7 @@ std::array<Value, 4> KernelBuilder::loadATransposed(Value tile, int width,
   Value col = add(m0, mul(remsi(j, c32(2)), c32(8)));
   Value ptr =
       gep(tile, element(), add(mul(row, c32(sharedRowElements(width))), col));
-  Value regs = NVVM::LdMatrixOp::create(
-      b, loc, i32Struct(*this, 4), ptr, 4u, NVVM::MMALayout::col,
-      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-      NVVM::LdStMatrixEltType::B16);
-  return unpack<4>(*this, regs);
+  return ldmatrix<4>(*this, ptr, NVVM::MMALayout::col);
 }
 
 Accumulator KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bOps,
