@@ -1,18 +1,24 @@
 //===- ForwardKernel.cpp - the fused FlashAttention forward ---------------===//
 //
 // One thread block owns BLOCK_M query rows of one (batch, head); each warp
-// owns rowTilesPerWarp tiles of 16 of them. For every key block that the mask does not rule out, the
-// block's K and V tiles are copied into shared memory, S = Q Kᵀ is computed
-// with m16n8k16 tensor-core products, the variant's score modification (and,
-// in partial blocks only, its mask) is applied per element, the online
-// softmax rescales the running O, and P, kept in registers, multiplies V.
-// Scores never leave the chip: O and the log-sum-exp are the only writes.
+// owns rowTilesPerWarp tiles of 16 of them. For every key block that the mask
+// does not rule out, the block's K and V tiles are copied into shared memory,
+// S = Q Kᵀ is computed with tensor-core products, the variant's score
+// modification (and, in partial blocks only, its mask) is applied per element,
+// the online softmax rescales the running O, and P, kept in registers,
+// multiplies V. Scores never leave the chip: O and the log-sum-exp are the
+// only writes.
+//
+// The products are m16n8k16 mma.sync per warp, or on sm_90a warpgroup MMAs
+// (Schedule::warpgroupMma): the accumulators land in the same per-warp
+// layout, so everything between the two products is shared.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/lowering/ForwardKernel.h"
 
 #include "compiler/lowering/KernelCommon.h"
+#include "compiler/lowering/WarpgroupMma.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -24,6 +30,56 @@ using namespace flashjit;
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
+/// S = Q Kᵀ of this warp's 16 rows as one warpgroup MMA per 16 columns of
+/// the head dim: the warpgroup of `warp` multiplies its 64 rows of the
+/// swizzled Q tile [blockM, d] by the swizzled K tile [blockN, d].
+static SmallVector<SmallVector<Accumulator>>
+warpgroupScores(KernelBuilder &k, Value qTile, int blockM, Value warp,
+                Value kTile, int blockN, int d) {
+  WarpgroupMma mma(k);
+  Value rowOffset = k.mul(k.divsi(warp, k.c32(4)),
+                          k.c32(kWarpgroupRows * 128)); // 128-byte rows
+  SmallVector<Value> acc;
+  mma.fence();
+  for (int step = 0; step < d / 16; ++step)
+    acc = mma.multiply(blockN, mma.kMajor(qTile, blockM, rowOffset, step),
+                       mma.kMajor(kTile, blockN, Value(), step),
+                       /*bMnMajor=*/false, acc);
+  mma.commit();
+  mma.wait(0);
+  mma.fenceOperands(acc);
+  SmallVector<Accumulator> tiles;
+  for (int t = 0; t < blockN / 8; ++t)
+    tiles.push_back(
+        {acc[4 * t], acc[4 * t + 1], acc[4 * t + 2], acc[4 * t + 3]});
+  return {tiles};
+}
+
+/// O += P V as one warpgroup MMA per 16 keys, P's fragments (of the
+/// warp's only row tile) from registers, V the swizzled [blockN, d] tile.
+static SmallVector<Value> warpgroupAccumulatePV(
+    KernelBuilder &k,
+    llvm::function_ref<std::array<Value, 4>(int mt, int c)> pFragment,
+    Value vTile, int blockN, int d, SmallVector<Value> o) {
+  WarpgroupMma mma(k);
+  SmallVector<Value> p;
+  for (int c = 0; c < blockN / 16; ++c)
+    for (Value v : pFragment(0, c))
+      p.push_back(v);
+  // O's rescale and P's packing are ordinary register writes: they land
+  // before the fence.
+  mma.fenceOperands(o);
+  mma.fenceOperands(p);
+  mma.fence();
+  for (int c = 0; c < blockN / 16; ++c)
+    o = mma.multiply(d, ArrayRef<Value>(p).slice(4 * c, 4),
+                     mma.mnMajor(vTile, blockN, c), /*bMnMajor=*/true, o);
+  mma.commit();
+  mma.wait(0);
+  mma.fenceOperands(o);
+  return o;
+}
+
 FailureOr<KernelInfo>
 flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
                              const Schedule &s, InputType inputType,
@@ -33,7 +89,11 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
   KernelBuilder k(b, chain.store.getLoc(), inputType);
   const int d = s.headDim, BM = s.blockM, BN = s.blockN;
   const int threads = s.numThreads();
-  const int rowElems = sharedRowElements(d);
+  // The warpgroup MMA reads unpadded swizzled tiles (WarpgroupMma.h).
+  const bool wgmma = s.warpgroupMma;
+  const SharedLayout layout =
+      wgmma ? SharedLayout::swizzled : SharedLayout::padded;
+  const int rowElems = wgmma ? d : sharedRowElements(d);
 
   // Parameters: tensors, sizes, scale, then the variant's own.
   using Kind = KernelArg::Kind;
@@ -72,10 +132,22 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
   Value kTile = k.gep(smem, k.element(), k.c32(BM * rowElems));
   Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
 
+  // Copies in flight until `pending` groups remain, then visible to every
+  // thread (and to the warpgroup MMA, which reads through the async proxy).
+  auto landCopies = [&](int pending) {
+    k.waitGroup(pending);
+    if (wgmma)
+      fenceSharedForAsyncProxy(k);
+    k.barrier();
+  };
+  auto copyTile = [&](Value tile, int rows, const TensorView &view, Value start,
+                      Value limit) {
+    copyRows(k, tile, rows, d, tid, threads, view, start, limit, layout);
+  };
+
   // Q once.
-  copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
-  k.waitGroup(0);
-  k.barrier();
+  copyTile(qTile, BM, qView, qStart, seqQ);
+  landCopies(0);
   // Each warp owns M = rowTilesPerWarp tiles of 16 rows: every K and V
   // fragment read from shared memory then feeds M products.
   const int M = s.rowTilesPerWarp;
@@ -141,17 +213,16 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
               // separate groups: S needs only K.
               scf::IfOp::create(b, k.loc, k.noti(prefetched),
                                 [&](OpBuilder &, Location) {
-                                  copyRows(k, kTile, BN, d, tid, threads, kView,
-                                           kvStart, seqKv);
+                                  copyTile(kTile, BN, kView, kvStart, seqKv);
                                   scf::YieldOp::create(b, k.loc);
                                 });
-              copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
-              k.waitGroup(1);
-              k.barrier();
+              copyTile(vTile, BN, vView, kvStart, seqKv);
+              landCopies(1);
 
               // S = Q Kᵀ for this warp's tiles, modified and masked.
               SmallVector<SmallVector<Accumulator>> sAcc =
-                  warpScoreTiles(k, qTile, tileRow, kTile, BN, d, lane);
+                  wgmma ? warpgroupScores(k, qTile, BM, warp, kTile, BN, d)
+                        : warpScoreTiles(k, qTile, tileRow, kTile, BN, d, lane);
               SmallVector<ScoreElements> el;
               for (int mt = 0; mt < M; ++mt)
                 el.push_back(modifyAndMask(k, variant, sAcc[mt], row0[mt],
@@ -202,11 +273,9 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
 
               // Every warp is past S, so K's tile is free: the next kept
               // block's K streams in under this block's P V.
-              k.waitGroup(0);
-              k.barrier();
+              landCopies(0);
               scf::IfOp::create(b, k.loc, nextKeep, [&](OpBuilder &, Location) {
-                copyRows(k, kTile, BN, d, tid, threads, kView,
-                         k.mul(jNext, k.c32(BN)), seqKv);
+                copyTile(kTile, BN, kView, k.mul(jNext, k.c32(BN)), seqKv);
                 scf::YieldOp::create(b, k.loc);
               });
 
@@ -216,36 +285,45 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
               // briefly. Each V fragment feeds every tile.
               Value rescale =
                   k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
-              for (int c = 0; c < BN / 16; ++c) {
-                SmallVector<std::array<Value, 4>> pFrag;
-                for (int mt = 0; mt < M; ++mt) {
-                  SmallVector<Value> &xs = x[mt];
-                  if (variant.hasDropout())
-                    for (int nt = 2 * c; nt < 2 * c + 2; ++nt)
-                      for (int r = 0; r < 2; ++r) {
-                        int e = nt * 4 + r * 2;
-                        auto [keep0, keep1] =
-                            variant.dropoutKeepPair(el[mt].q[e], el[mt].kv[e]);
-                        xs[e] =
-                            k.select(keep0, k.fmul(xs[e], rescale), k.cf(0));
-                        xs[e + 1] = k.select(keep1, k.fmul(xs[e + 1], rescale),
-                                             k.cf(0));
-                      }
-                  pFrag.push_back(packA(k, xs, c));
-                }
-                // V one operand per ldmatrix (x2): with two per x4, ptxas
-                // spilled the sliding-window and combined-dropout forwards
-                // at d 64.
-                for (int t = 0; t < d / 8; ++t) {
-                  auto vFrag = k.loadB(vTile, d, lane, k.c32(c * 16),
-                                       k.c32(t * 8));
-                  for (int mt = 0; mt < M; ++mt) {
-                    Accumulator acc = {
-                        next[oIdx(mt, t * 4)], next[oIdx(mt, t * 4 + 1)],
-                        next[oIdx(mt, t * 4 + 2)], next[oIdx(mt, t * 4 + 3)]};
-                    acc = k.mma(pFrag[mt], vFrag, acc);
-                    for (int i = 0; i < 4; ++i)
-                      next[oIdx(mt, t * 4 + i)] = acc[i];
+              // P's A fragment of columns [16c, 16c + 16) of tile mt.
+              auto pFragment = [&](int mt, int c) {
+                SmallVector<Value> &xs = x[mt];
+                if (variant.hasDropout())
+                  for (int nt = 2 * c; nt < 2 * c + 2; ++nt)
+                    for (int r = 0; r < 2; ++r) {
+                      int e = nt * 4 + r * 2;
+                      auto [keep0, keep1] =
+                          variant.dropoutKeepPair(el[mt].q[e], el[mt].kv[e]);
+                      xs[e] = k.select(keep0, k.fmul(xs[e], rescale), k.cf(0));
+                      xs[e + 1] =
+                          k.select(keep1, k.fmul(xs[e + 1], rescale), k.cf(0));
+                    }
+                return packA(k, xs, c);
+              };
+              if (wgmma) {
+                SmallVector<Value> oAcc(next.begin() + oIdx(0, 0),
+                                        next.begin() + oIdx(0, numO));
+                oAcc = warpgroupAccumulatePV(k, pFragment, vTile, BN, d, oAcc);
+                std::copy(oAcc.begin(), oAcc.end(), next.begin() + oIdx(0, 0));
+              } else {
+                for (int c = 0; c < BN / 16; ++c) {
+                  SmallVector<std::array<Value, 4>> pFrag;
+                  for (int mt = 0; mt < M; ++mt)
+                    pFrag.push_back(pFragment(mt, c));
+                  // V one operand per ldmatrix (x2): with two per x4, ptxas
+                  // spilled the sliding-window and combined-dropout forwards
+                  // at d 64.
+                  for (int t = 0; t < d / 8; ++t) {
+                    auto vFrag =
+                        k.loadB(vTile, d, lane, k.c32(c * 16), k.c32(t * 8));
+                    for (int mt = 0; mt < M; ++mt) {
+                      Accumulator acc = {
+                          next[oIdx(mt, t * 4)], next[oIdx(mt, t * 4 + 1)],
+                          next[oIdx(mt, t * 4 + 2)], next[oIdx(mt, t * 4 + 3)]};
+                      acc = k.mma(pFrag[mt], vFrag, acc);
+                      for (int i = 0; i < 4; ++i)
+                        next[oIdx(mt, t * 4 + i)] = acc[i];
+                    }
                   }
                 }
               }

@@ -71,6 +71,9 @@ Value KernelBuilder::andi(Value x, Value y) {
 Value KernelBuilder::ori(Value x, Value y) {
   return arith::OrIOp::create(b, loc, x, y);
 }
+Value KernelBuilder::xori(Value x, Value y) {
+  return arith::XOrIOp::create(b, loc, x, y);
+}
 Value KernelBuilder::noti(Value x) {
   return arith::XOrIOp::create(b, loc, x, cbool(true));
 }
@@ -119,7 +122,7 @@ Value KernelBuilder::dynamicSharedMemory(ModuleOp module) {
     global = LLVM::GlobalOp::create(
         b, loc, LLVM::LLVMArrayType::get(b.getI8Type(), 0),
         /*isConstant=*/false, LLVM::Linkage::External, name, Attribute(),
-        /*alignment=*/16, /*addrSpace=*/3);
+        /*alignment=*/1024, /*addrSpace=*/3); // the 128-byte swizzle's atom
   }
   return LLVM::AddressOfOp::create(b, loc, global);
 }
@@ -162,7 +165,8 @@ void KernelBuilder::atomicAddPair(Value ptr, Value lo, Value hi,
 void KernelBuilder::copyTileAsync(Value sharedTile, int rows, int headDim,
                                   Value thread, int numThreads,
                                   function_ref<Value(Value)> rowPtr,
-                                  function_ref<Value(Value)> rowValid) {
+                                  function_ref<Value(Value)> rowValid,
+                                  SharedLayout layout) {
   int chunksPerRow = headDim / 8;
   int chunks = rows * chunksPerRow;
   for (int first = 0; first < chunks; first += numThreads) {
@@ -173,8 +177,18 @@ void KernelBuilder::copyTileAsync(Value sharedTile, int rows, int headDim,
       Value row = divsi(chunk, c32(chunksPerRow));
       Value col = mul(remsi(chunk, c32(chunksPerRow)), c32(8));
       Value src = gep(rowPtr(row), element(), col);
-      Value dst = gep(sharedTile, element(),
-                      add(mul(row, c32(sharedRowElements(headDim))), col));
+      Value offset;
+      if (layout == SharedLayout::padded) {
+        offset = add(mul(row, c32(sharedRowElements(headDim))), col);
+      } else {
+        // Panel of 64 columns, then the row's 8 chunks XOR-swizzled.
+        Value inRow = remsi(chunk, c32(chunksPerRow));
+        Value panel = divsi(inRow, c32(8));
+        Value swizzled = xori(remsi(inRow, c32(8)), remsi(row, c32(8)));
+        offset = add(add(mul(panel, c32(rows * 64)), mul(row, c32(64))),
+                     mul(swizzled, c32(8)));
+      }
+      Value dst = gep(sharedTile, element(), offset);
       Value bytes = select(rowValid(row), c32(16), c32(0));
       NVVM::CpAsyncOp::create(b, loc, dst, src, 16u,
                               NVVM::LoadCacheModifierKind::CG, bytes);

@@ -31,6 +31,16 @@ namespace flashjit {
 enum class InputType { f16, bf16 };
 const char *stringifyInputType(InputType type);
 
+/// How a [rows, d] tile sits in shared memory.
+enum class SharedLayout {
+  /// Rows of d + 8 elements (sharedRowElements): the padding spreads the 8
+  /// rows one ldmatrix reads over the banks.
+  padded,
+  /// The warpgroup MMA's 128-byte swizzle (WarpgroupMma.h): d / 64 panels
+  /// of rows x 64 elements, 16-byte chunk c of row r at c ^ (r % 8).
+  swizzled,
+};
+
 /// Four f32 accumulators of one m16n8k16 output tile.
 using Accumulator = std::array<mlir::Value, 4>;
 
@@ -71,6 +81,7 @@ public:
   mlir::Value select(mlir::Value c, mlir::Value a, mlir::Value b);
   mlir::Value andi(mlir::Value a, mlir::Value b);
   mlir::Value ori(mlir::Value a, mlir::Value b);
+  mlir::Value xori(mlir::Value a, mlir::Value b);
   mlir::Value noti(mlir::Value a);
   mlir::Value ext64(mlir::Value a);
   mlir::Value trunc32(mlir::Value a);
@@ -110,7 +121,8 @@ public:
   void copyTileAsync(mlir::Value sharedTile, int rows, int headDim,
                      mlir::Value thread, int numThreads,
                      llvm::function_ref<mlir::Value(mlir::Value row)> rowPtr,
-                     llvm::function_ref<mlir::Value(mlir::Value row)> rowValid);
+                     llvm::function_ref<mlir::Value(mlir::Value row)> rowValid,
+                     SharedLayout layout = SharedLayout::padded);
   void commitGroup();
   void waitGroup(int pending);
   void barrier();

@@ -46,13 +46,14 @@ TensorView flashjit::viewOf(KernelBuilder &k, const KernelArgs &args,
 
 void flashjit::copyRows(KernelBuilder &k, Value tile, int rows, int headDim,
                         Value thread, int numThreads, const TensorView &view,
-                        Value start, Value limit) {
+                        Value start, Value limit, SharedLayout layout) {
   k.copyTileAsync(
       tile, rows, headDim, thread, numThreads,
       [&](Value r) { return view.row(k, k.add(start, r), limit); },
       [&](Value r) {
         return k.cmpi(CmpIPredicate::slt, k.add(start, r), limit);
-      });
+      },
+      layout);
   k.commitGroup();
 }
 

@@ -44,7 +44,8 @@ TensorView viewOf(KernelBuilder &k, const KernelArgs &args, const TensorArgs &t,
 /// a padded shared tile, zero-filling past the limit, as one cp.async group.
 void copyRows(KernelBuilder &k, mlir::Value tile, int rows, int headDim,
               mlir::Value thread, int numThreads, const TensorView &view,
-              mlir::Value start, mlir::Value limit);
+              mlir::Value start, mlir::Value limit,
+              SharedLayout layout = SharedLayout::padded);
 
 /// The scores of one warp's 16 tile rows against `numCols` tile columns:
 /// acc[n] = A[row0 .. row0 + 16) · B[n * 8 .. n * 8 + 8)ᵀ over the head dim,

@@ -36,6 +36,7 @@ std::string Schedule::str() const {
          (headDimSplit > 1 ? " split=" + std::to_string(headDimSplit) : "") +
          (rowTilesPerWarp > 1 ? " tiles/warp=" + std::to_string(rowTilesPerWarp)
                               : "") +
+         (warpgroupMma ? " wgmma" : "") +
          " smem=" + std::to_string(sharedMemoryBytes) + " regs~" +
          std::to_string(estimatedRegisters);
 }
@@ -81,6 +82,9 @@ void account(Schedule &s, const VariantCost &variant) {
     // Q (and dO) stay resident; K and V (per stage) stream.
     int resident = s.kind == KernelKind::forward ? tileM : 2 * tileM;
     s.sharedMemoryBytes = resident + s.numStages * 2 * tileN;
+    // The warpgroup MMA's swizzled tiles need no padding.
+    if (s.warpgroupMma)
+      s.sharedMemoryBytes = (s.blockM + s.numStages * 2 * s.blockN) * d * e;
     // O or dQ accumulator [16, d] and the score tile [16, BLOCK_N]; dQ
     // also holds P, dP and dS of each score (ptxas showed the backward
     // spilling with less room).
@@ -156,22 +160,30 @@ Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
   if (hints.blockN)
     s.blockN = hints.blockN;
   bool keysOwned = ownsKeys(s.kind);
+  // A warpgroup MMA multiplies 64 query rows by at most 256 keys, with 4
+  // warps per 64 rows.
   int ownedMultiple =
-      kMmaRows * (s.kind == KernelKind::forward ? s.rowTilesPerWarp : 1);
+      s.warpgroupMma
+          ? kWarpgroupRows
+          : kMmaRows * (s.kind == KernelKind::forward ? s.rowTilesPerWarp : 1);
+  int maxOwned = s.warpgroupMma ? 256 : 1024;
+  int maxStreamed = s.warpgroupMma ? 256 : 1024;
   int owned = keysOwned ? s.blockN : s.blockM;
   int streamed = keysOwned ? s.blockM : s.blockN;
   std::string shape = std::string(stringifyKernelKind(s.kind)) +
                       " BLOCK_M=" + std::to_string(s.blockM) +
                       " BLOCK_N=" + std::to_string(s.blockN);
-  if (owned <= 0 || owned % ownedMultiple || owned > 1024 || streamed <= 0 ||
-      streamed % kMinBlock || streamed > 1024)
-    return Error("the forced " + shape + " is not a tensor-core shape: the " +
+  if (owned <= 0 || owned % ownedMultiple || owned > maxOwned ||
+      streamed <= 0 || streamed % kMinBlock || streamed > maxStreamed)
+    return Error("the forced " + shape + " is not a tensor-core shape" +
+                 (s.warpgroupMma ? " for the warpgroup MMA" : "") + ": the " +
                  (keysOwned ? "key" : "query") +
-                 " rows a thread block owns "
-                 "must be a multiple of " +
-                 std::to_string(ownedMultiple) +
+                 " rows a thread block owns must be a multiple of " +
+                 std::to_string(ownedMultiple) + ", at most " +
+                 std::to_string(maxOwned) +
                  ", the rows it streams a multiple of " +
-                 std::to_string(kMinBlock) + ", both at most 1024");
+                 std::to_string(kMinBlock) + ", at most " +
+                 std::to_string(maxStreamed));
   account(s, hints.variant);
   if (s.sharedMemoryBytes > target.sharedMemoryPerBlockOptin)
     return Error("the forced " + shape + " needs " +
@@ -179,6 +191,35 @@ Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
                  " bytes of shared memory; " + target.arch + " allows " +
                  std::to_string(target.sharedMemoryPerBlockOptin));
   return s;
+}
+
+/// The Hopper forward (Schedule::warpgroupMma): two warpgroups own 128
+/// query rows, so that each K and V block copied to shared memory feeds
+/// 128 rows, and stream 128 keys per step; fewer where the variant's
+/// registers need it. Fails where no shape fits, and the mma.sync forward
+/// is taken instead.
+Expected<Schedule> warpgroupForwardSchedule(const TargetInfo &target,
+                                            Schedule s,
+                                            const ScheduleHints &hints) {
+  s.warpgroupMma = true;
+  s.rowTilesPerWarp = 1;
+  s.numStages = 1;
+  s.blockM = 2 * kWarpgroupRows;
+  s.blockN = 128;
+  if (hints.blockM || hints.blockN)
+    return forcedSchedule(target, s, hints);
+  // The margin as for mma.sync: with none, dropout's forwards spilled
+  // 20-64 bytes (its keep bits of all of P are live before P V).
+  int registerBudget = target.maxRegistersPerThread - kRegisterMargin;
+  for (;;) {
+    account(s, hints.variant);
+    if (s.sharedMemoryBytes <= target.sharedMemoryPerBlockOptin &&
+        s.estimatedRegisters <= registerBudget)
+      return s;
+    if (s.blockN <= 32)
+      return Error("no warpgroup MMA forward fits");
+    s.blockN /= 2;
+  }
 }
 
 } // namespace
@@ -207,6 +248,15 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     return Error("row tiles per warp must be 1 to " +
                  std::to_string(kMaxRowTilesPerWarp) + " (0: chosen), not " +
                  std::to_string(hints.rowTilesPerWarp));
+  if (kind == KernelKind::forward && hints.rowTilesPerWarp == 0 &&
+      target.hasWarpgroupMma() && (headDim == 64 || headDim == 128) &&
+      elementBytes == 2) {
+    Expected<Schedule> warpgroup = warpgroupForwardSchedule(target, s, hints);
+    // A forced shape that does not fit is the caller's error, not a reason
+    // to pick another kernel.
+    if (warpgroup || hints.blockM || hints.blockN)
+      return warpgroup;
+  }
   if (kind == KernelKind::forward && hints.rowTilesPerWarp == 0) {
     // The choice: two tiles where they keep 64-key blocks (as measured),
     // else one.

@@ -64,6 +64,11 @@ struct Schedule {
   /// Forward only: the 16-row tensor-core tiles each warp owns. With 2,
   /// every K and V fragment read from shared memory feeds two products.
   int rowTilesPerWarp = 1;
+  /// Forward only: S = Q Kᵀ and O += P V as Hopper warpgroup MMAs
+  /// (wgmma, sm_90a): each group of 4 warps multiplies 64 query rows, Q, K
+  /// and V read from shared memory in the 128-byte swizzled layout, which
+  /// needs no padding. Otherwise each warp issues m16n8k16 mma.sync.
+  bool warpgroupMma = false;
   int sharedMemoryBytes = 0;
   /// The target's compute capability (90 for sm_90a), for instruction
   /// choices that depend on it.
@@ -83,6 +88,8 @@ struct Schedule {
 /// different bank groups.
 inline int sharedRowElements(int headDim) { return headDim + 8; }
 
+/// Query rows one warpgroup MMA multiplies (wgmma's M).
+constexpr int kWarpgroupRows = 64;
 /// The head dimensions the kernels support.
 const std::vector<int> &supportedHeadDims();
 
@@ -116,6 +123,8 @@ struct ScheduleHints {
   VariantCost variant;
   /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 0:
   /// the schedule's choice per head dim and variant.
+  /// A forced value also selects the mma.sync forward on sm_90a, whose
+  /// default is the warpgroup MMA (Schedule::warpgroupMma): the A/B switch.
   int rowTilesPerWarp = 0;
   /// A forced block shape, for tuning and tests (0: chosen): BLOCK_M query
   /// rows and BLOCK_N key rows, as Schedule names them. It is not shrunk

@@ -38,6 +38,11 @@ struct TargetInfo {
   bool hasMmaM16N8K16() const { return computeCapability() >= 80; }
   /// Whether `cp.async` exists (sm_80+).
   bool hasAsyncCopy() const { return computeCapability() >= 80; }
+  /// Whether warpgroup MMA (`wgmma.mma_async`) exists: sm_90a only, the
+  /// architecture-specific target (plain sm_90 lacks it).
+  bool hasWarpgroupMma() const {
+    return computeCapability() == 90 && !arch.empty() && arch.back() == 'a';
+  }
 };
 
 /// The PTX ISA version flashjit emits for a compute capability: 6.4 below

@@ -36,10 +36,11 @@ TEST(TargetInfo, UnknownTargetListsKnownOnes) {
 // The paper's rule: Bc = M / 4d, Br = min(Bc, d), in elements of 2 bytes.
 // H100: M = 227 KiB -> Bc = 116224 / 512 = 227 -> 128 (largest block);
 // Br = min(227, 128) = 128. T4: M = 64 KiB -> Bc = 32768 / 512 = 64,
-// Br = 64. Shared rows are padded to d + 8 elements.
+// Br = 64. Shared rows are padded to d + 8 elements. (sm_90a's forward is
+// the warpgroup MMA's own shape: WarpgroupMmaIsTheHopperForward.)
 TEST(Schedule, PaperRuleAtHeadDim128) {
   // Two row tiles per warp (the default at d 128) take 64-key blocks.
-  Schedule hopper = schedule("sm_90a", KernelKind::forward, 128);
+  Schedule hopper = schedule("sm_90", KernelKind::forward, 128);
   EXPECT_EQ(hopper.blockM, 128);
   EXPECT_EQ(hopper.blockN, 64);
   EXPECT_EQ(hopper.numWarps, 4);
@@ -177,7 +178,8 @@ TEST(Schedule, PlainBackwardStreamsMoreQueryRowsThanHeavyVariants) {
 }
 
 TEST(Schedule, TwoRowTilesPerWarpAreTheDefaultForPlainVariantsAtD64AndD128) {
-  const TargetInfo hopper = *targetByName("sm_90a");
+  // The mma.sync forward's choice: sm_90 (sm_90a takes the warpgroup MMA).
+  const TargetInfo hopper = *targetByName("sm_90");
   auto tiles = [&](int d, VariantCost cost) {
     return scheduleForTarget(hopper, KernelKind::forward, d, {2, cost})
         ->rowTilesPerWarp;
@@ -217,6 +219,7 @@ TEST(Schedule, ForcedBlocksAreTakenAndCheckedAgainstSharedMemory) {
   EXPECT_EQ(s->numWarps, 4);
 
   ScheduleHints huge;
+  huge.rowTilesPerWarp = 1; // the mma.sync forward: no block limit but SRAM
   huge.blockM = 256;
   huge.blockN = 512;
   Expected<Schedule> big =
@@ -235,6 +238,57 @@ TEST(Schedule, ForcedBlocksAreTakenAndCheckedAgainstSharedMemory) {
   EXPECT_NE(bad.error().message().find("not a tensor-core shape"),
             std::string::npos)
       << bad.error().message();
+}
+
+TEST(Schedule, WarpgroupMmaIsTheHopperForward) {
+  const TargetInfo hopper = *targetByName("sm_90a");
+  auto forward = [&](int d, VariantCost cost, ScheduleHints hints = {}) {
+    hints.variant = cost;
+    return scheduleForTarget(hopper, KernelKind::forward, d, hints);
+  };
+  for (int d : {64, 128}) {
+    Expected<Schedule> s = forward(d, {});
+    ASSERT_TRUE(s) << s.error().message();
+    EXPECT_TRUE(s->warpgroupMma) << s->str();
+    // Two warpgroups of 64 rows, 128 keys, unpadded tiles.
+    EXPECT_EQ(s->blockM, 128);
+    EXPECT_EQ(s->blockN, 128);
+    EXPECT_EQ(s->numWarps, 8);
+    EXPECT_EQ(s->rowTilesPerWarp, 1);
+    EXPECT_EQ(s->sharedMemoryBytes, (128 + 2 * 128) * d * 2);
+  }
+  // Dropout's registers take 64 keys at d 128; dropout beside a score
+  // modification 32.
+  EXPECT_EQ(forward(128, VariantCost::dropout())->blockN, 64);
+  VariantCost heavy = VariantCost::dropout();
+  heavy.forwardRegisters += VariantCost::kModifiedScoreForwardRegisters;
+  EXPECT_EQ(forward(128, heavy)->blockN, 32);
+  EXPECT_TRUE(forward(128, heavy)->warpgroupMma);
+  // Not whole 128-byte rows, a forced row tiling, plain sm_90 and the
+  // backward: mma.sync.
+  EXPECT_FALSE(forward(96, {})->warpgroupMma);
+  EXPECT_FALSE(forward(256, {})->warpgroupMma);
+  ScheduleHints oneTile;
+  oneTile.rowTilesPerWarp = 1;
+  EXPECT_FALSE(forward(128, {}, oneTile)->warpgroupMma);
+  EXPECT_FALSE(scheduleForTarget(*targetByName("sm_90"), KernelKind::forward,
+                                 128)
+                   ->warpgroupMma);
+  EXPECT_FALSE(
+      scheduleForTarget(hopper, KernelKind::backwardQuery, 128)->warpgroupMma);
+  // A forced shape is checked against the warpgroup's 64 rows.
+  ScheduleHints forced;
+  forced.blockM = 192;
+  forced.blockN = 64;
+  Expected<Schedule> three = forward(128, {}, forced);
+  ASSERT_TRUE(three) << three.error().message();
+  EXPECT_EQ(three->numWarps, 12);
+  forced.blockM = 96;
+  Expected<Schedule> odd = forward(128, {}, forced);
+  ASSERT_FALSE(odd);
+  EXPECT_NE(odd.error().message().find("for the warpgroup MMA"),
+            std::string::npos)
+      << odd.error().message();
 }
 
 TEST(Schedule, TwoRowTilesPerWarpHalveTheWarps) {
