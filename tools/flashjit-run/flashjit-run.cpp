@@ -47,6 +47,16 @@ static cl::opt<bool> forwardOnly("forward-only", cl::desc("skip the backward"),
                                  cl::cat(toolOptions));
 static cl::opt<bool> noCheck("no-check", cl::desc("skip the CPU reference"),
                              cl::cat(toolOptions));
+static cl::opt<int> blockM("block-m", cl::init(0),
+                           cl::desc("force BLOCK_M query rows (tuning)"),
+                           cl::cat(toolOptions));
+static cl::opt<int> blockN("block-n", cl::init(0),
+                           cl::desc("force BLOCK_N key rows (tuning)"),
+                           cl::cat(toolOptions));
+static cl::opt<int> rowTilesPerWarp(
+    "row-tiles-per-warp", cl::init(0),
+    cl::desc("force the mma.sync forward's 16-row tiles per warp (tuning)"),
+    cl::cat(toolOptions));
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(toolOptions);
@@ -70,7 +80,11 @@ int main(int argc, char **argv) {
   config.backward = !forwardOnly;
   config.check = !noCheck;
 
-  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create();
+  RuntimeOptions options;
+  options.blockM = blockM;
+  options.blockN = blockN;
+  options.rowTilesPerWarp = rowTilesPerWarp;
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(options);
   if (!runtime) {
     llvm::errs() << "flashjit-run: no GPU to run on: "
                  << runtime.error().message() << "\n";
