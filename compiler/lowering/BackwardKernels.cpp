@@ -3,6 +3,7 @@
 #include "compiler/lowering/BackwardKernels.h"
 
 #include "compiler/lowering/KernelCommon.h"
+#include "compiler/lowering/WarpgroupMma.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -199,10 +200,12 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
       SmallVector<Accumulator> acc = zeros(k, run);
       for (int c = 0; c < BN / 16; ++c) {
         auto frag = k.loadATransposed(dsTile, BM, lane, m0, c * 16);
-        k.forEachB(kTile, d, lane, k.c32(c * 16), col0, run,
-                   [&](int t, const std::array<Value, 2> &kFrag) {
-                     acc[t] = k.mma(frag, kFrag, acc[t]);
-                   });
+        k.forEachB(
+            kTile, d, lane, k.c32(c * 16), col0, run,
+            [&](int t, const std::array<Value, 2> &kFrag) {
+              acc[t] = k.mma(frag, kFrag, acc[t]);
+            },
+            /*swizzledRows=*/s.warpgroupMma ? BN : 0);
       }
       Value rowBase = k.add(k.add(qStart, m0), k.divsi(lane, k.c32(4)));
       for (int half = 0; half < 2; ++half) {
@@ -310,7 +313,12 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   const int d = s.headDim, BM = s.blockM, BN = s.blockN;
   const int threads = s.numThreads(), split = s.headDimSplit;
   const int dCols = d / split;
-  const int rowElems = sharedRowElements(d);
+  // With the warpgroup MMA, K, V, Q and dO are swizzled tiles that its
+  // descriptors read (WarpgroupMma.h); dQ's ldmatrix reads K swizzled too.
+  const bool wgmma = s.warpgroupMma;
+  const SharedLayout layout =
+      wgmma ? SharedLayout::swizzled : SharedLayout::padded;
+  const int rowElems = wgmma ? d : sharedRowElements(d);
 
   const bool withQuery = s.kind == KernelKind::backwardKeyValueQuery;
 
@@ -348,10 +356,16 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   Value statsTile = k.gep(
       dsTile, k.element(),
       k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
-  copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
-  copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
-  k.waitGroup(0);
-  k.barrier();
+  // Copies landed and visible to every thread and to the warpgroup MMA.
+  auto landCopies = [&] {
+    k.waitGroup(0);
+    if (wgmma)
+      fenceSharedForAsyncProxy(k);
+    k.barrier();
+  };
+  copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv, layout);
+  copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv, layout);
+  landCopies();
 
   Value warpRow = k.mul(warp, k.c32(16));
   Value rowBase = k.add(k.add(kvStart, warpRow), k.divsi(lane, k.c32(4)));
@@ -398,8 +412,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
           auto copyQueryBlock = [&](Value qStart) {
             copyRowStats(k, statsTile, BM, tid, threads, lseLog2, deltaPtr, bh,
                          seqQ, qStart);
-            copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
-            copyRows(k, dTile, BM, d, tid, threads, dView, qStart, seqQ);
+            copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ,
+                     layout);
+            copyRows(k, dTile, BM, d, tid, threads, dView, qStart, seqQ,
+                     layout);
           };
           // With dQ, the loop also carries whether this block's copies were
           // already issued by the previous one.
@@ -425,8 +441,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                                           copyQueryBlock(qStart);
                                           scf::YieldOp::create(b, k.loc);
                                         });
-                      k.waitGroup(0);
-                      k.barrier();
+                      landCopies();
                       SmallVector<Accumulator> dV = unflatten(state, tiles, 0);
                       SmallVector<Accumulator> dK =
                           unflatten(state, tiles, 4 * tiles);
@@ -434,7 +449,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       // Sᵀ = K Qᵀ: rows are keys, columns queries.
                       ScoreElements el = modifyAndMask(
                           k, variant,
-                          warpScores(k, kTile, warpRow, qTile, BM, d, lane),
+                          wgmma ? warpgroupScores(k, kTile, BN, warp, qTile, BM,
+                                                  d)
+                                : warpScores(k, kTile, warpRow, qTile, BM, d,
+                                             lane),
                           rowBase, qStart, lane, full, seqQ,
                           /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
                       SmallVector<Value> lse2 =
@@ -451,8 +469,23 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                           pd.push_back(p.back());
                         }
                       }
-                      // dV += P_dᵀ dO.
-                      for (int c = 0; c < BM / 16; ++c) {
+                      // dV += P_dᵀ dO (and dK += dSᵀ Q below): with the
+                      // warpgroup MMA, the A fragments of all BM / 16
+                      // reduction steps at once.
+                      auto accumulate = [&](SmallVector<Accumulator> &acc,
+                                            ArrayRef<Value> aValues,
+                                            Value bTile) {
+                        SmallVector<std::array<Value, 4>> frags;
+                        for (int c = 0; c < BM / 16; ++c)
+                          frags.push_back(packA(k, aValues, c));
+                        acc = unflatten(warpgroupAccumulate(k, frags, bTile, BM,
+                                                            d, flatten(acc)),
+                                        tiles, 0);
+                      };
+                      if (wgmma)
+                        accumulate(dV, pd, dTile);
+                      else
+                        for (int c = 0; c < BM / 16; ++c) {
                         auto frag = packA(k, pd, c);
                         k.forEachB(dTile, d, lane, k.c32(c * 16),
                                    k.c32(colBase), tiles,
@@ -462,7 +495,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       }
                       // dPᵀ = V dOᵀ, then dSᵀ.
                       SmallVector<Accumulator> dpAcc =
-                          warpScores(k, vTile, warpRow, dTile, BM, d, lane);
+                          wgmma ? warpgroupScores(k, vTile, BN, warp, dTile, BM,
+                                                  d)
+                                : warpScores(k, vTile, warpRow, dTile, BM, d,
+                                             lane);
                       SmallVector<Value> delta =
                           columnStats(k, statsTile, BM, /*plane=*/1, lane);
                       SmallVector<Value> ds;
@@ -478,7 +514,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       if (withQuery)
                         storeScoreGradient(k, dsTile, BM, ds, warpRow, lane);
                       // dK += dSᵀ Q.
-                      for (int c = 0; c < BM / 16; ++c) {
+                      if (wgmma)
+                        accumulate(dK, ds, qTile);
+                      else
+                        for (int c = 0; c < BM / 16; ++c) {
                         auto frag = packA(k, ds, c);
                         k.forEachB(qTile, d, lane, k.c32(c * 16),
                                    k.c32(colBase), tiles,

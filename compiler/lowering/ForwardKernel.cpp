@@ -30,56 +30,6 @@ using namespace flashjit;
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
-/// S = Q Kᵀ of this warp's 16 rows as one warpgroup MMA per 16 columns of
-/// the head dim: the warpgroup of `warp` multiplies its 64 rows of the
-/// swizzled Q tile [blockM, d] by the swizzled K tile [blockN, d].
-static SmallVector<SmallVector<Accumulator>>
-warpgroupScores(KernelBuilder &k, Value qTile, int blockM, Value warp,
-                Value kTile, int blockN, int d) {
-  WarpgroupMma mma(k);
-  Value rowOffset = k.mul(k.divsi(warp, k.c32(4)),
-                          k.c32(kWarpgroupRows * 128)); // 128-byte rows
-  SmallVector<Value> acc;
-  mma.fence();
-  for (int step = 0; step < d / 16; ++step)
-    acc = mma.multiply(blockN, mma.kMajor(qTile, blockM, rowOffset, step),
-                       mma.kMajor(kTile, blockN, Value(), step),
-                       /*bMnMajor=*/false, acc);
-  mma.commit();
-  mma.wait(0);
-  mma.fenceOperands(acc);
-  SmallVector<Accumulator> tiles;
-  for (int t = 0; t < blockN / 8; ++t)
-    tiles.push_back(
-        {acc[4 * t], acc[4 * t + 1], acc[4 * t + 2], acc[4 * t + 3]});
-  return {tiles};
-}
-
-/// O += P V as one warpgroup MMA per 16 keys, P's fragments (of the
-/// warp's only row tile) from registers, V the swizzled [blockN, d] tile.
-static SmallVector<Value> warpgroupAccumulatePV(
-    KernelBuilder &k,
-    llvm::function_ref<std::array<Value, 4>(int mt, int c)> pFragment,
-    Value vTile, int blockN, int d, SmallVector<Value> o) {
-  WarpgroupMma mma(k);
-  SmallVector<Value> p;
-  for (int c = 0; c < blockN / 16; ++c)
-    for (Value v : pFragment(0, c))
-      p.push_back(v);
-  // O's rescale and P's packing are ordinary register writes: they land
-  // before the fence.
-  mma.fenceOperands(o);
-  mma.fenceOperands(p);
-  mma.fence();
-  for (int c = 0; c < blockN / 16; ++c)
-    o = mma.multiply(d, ArrayRef<Value>(p).slice(4 * c, 4),
-                     mma.mnMajor(vTile, blockN, c), /*bMnMajor=*/true, o);
-  mma.commit();
-  mma.wait(0);
-  mma.fenceOperands(o);
-  return o;
-}
-
 FailureOr<KernelInfo>
 flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
                              const Schedule &s, InputType inputType,
@@ -221,7 +171,8 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
 
               // S = Q Kᵀ for this warp's tiles, modified and masked.
               SmallVector<SmallVector<Accumulator>> sAcc =
-                  wgmma ? warpgroupScores(k, qTile, BM, warp, kTile, BN, d)
+                  wgmma ? SmallVector<SmallVector<Accumulator>>{warpgroupScores(
+                              k, qTile, BM, warp, kTile, BN, d)}
                         : warpScoreTiles(k, qTile, tileRow, kTile, BN, d, lane);
               SmallVector<ScoreElements> el;
               for (int mt = 0; mt < M; ++mt)
@@ -301,10 +252,13 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
                 return packA(k, xs, c);
               };
               if (wgmma) {
-                SmallVector<Value> oAcc(next.begin() + oIdx(0, 0),
-                                        next.begin() + oIdx(0, numO));
-                oAcc = warpgroupAccumulatePV(k, pFragment, vTile, BN, d, oAcc);
-                std::copy(oAcc.begin(), oAcc.end(), next.begin() + oIdx(0, 0));
+                SmallVector<std::array<Value, 4>> p;
+                for (int c = 0; c < BN / 16; ++c)
+                  p.push_back(pFragment(0, c));
+                SmallVector<Value> o(next.begin() + oIdx(0, 0),
+                                     next.begin() + oIdx(0, numO));
+                o = warpgroupAccumulate(k, p, vTile, BN, d, o);
+                std::copy(o.begin(), o.end(), next.begin() + oIdx(0, 0));
               } else {
                 for (int c = 0; c < BN / 16; ++c) {
                   SmallVector<std::array<Value, 4>> pFrag;

@@ -257,13 +257,27 @@ std::array<Value, 2> KernelBuilder::loadBTransposed(Value tile, int headDim,
   return ldmatrix<2>(*this, ptr, NVVM::MMALayout::row);
 }
 
+Value KernelBuilder::tileAddress(Value tile, int headDim, int swizzledRows,
+                                 Value row, Value col) {
+  if (!swizzledRows)
+    return gep(tile, element(),
+               add(mul(row, c32(sharedRowElements(headDim))), col));
+  // 64-column panels of swizzledRows rows; chunk col / 8 of the row's 8
+  // stored at (col / 8) ^ (row % 8).
+  Value panel = divsi(col, c32(64));
+  Value chunk = xori(remsi(divsi(col, c32(8)), c32(8)), remsi(row, c32(8)));
+  return gep(tile, element(),
+             add(add(mul(panel, c32(swizzledRows * 64)), mul(row, c32(64))),
+                 mul(chunk, c32(8))));
+}
+
 std::array<Value, 2> KernelBuilder::loadB(Value tile, int headDim, Value lane,
-                                          Value row0, Value col0) {
+                                          Value row0, Value col0,
+                                          int swizzledRows) {
   // Lanes 0-15 address rows 0-15 (k) at col0; .trans hands each thread the
   // column-major fragment.
   Value row = add(row0, remsi(lane, c32(16)));
-  Value ptr = gep(tile, element(),
-                  add(mul(row, c32(sharedRowElements(headDim))), col0));
+  Value ptr = tileAddress(tile, headDim, swizzledRows, row, col0);
   return ldmatrix<2>(*this, ptr, NVVM::MMALayout::col);
 }
 
@@ -284,15 +298,14 @@ KernelBuilder::loadBTransposedPair(Value tile, int headDim, Value lane,
 
 std::array<std::array<Value, 2>, 2>
 KernelBuilder::loadBPair(Value tile, int headDim, Value lane, Value row0,
-                         Value col0) {
+                         Value col0, int swizzledRows) {
   // Matrix j = lane / 8 is rows row0 + 8 * (j % 2) + lane % 8 (k) at
   // column col0 + 8 * (j / 2): matrices 0, 1 are the first operand.
   Value j = divsi(lane, c32(8));
   Value row = add(row0, add(mul(remsi(j, c32(2)), c32(8)),
                             remsi(lane, c32(8))));
   Value col = add(col0, mul(divsi(j, c32(2)), c32(8)));
-  Value ptr = gep(tile, element(),
-                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value ptr = tileAddress(tile, headDim, swizzledRows, row, col);
   auto r = ldmatrix<4>(*this, ptr, NVVM::MMALayout::col);
   return {{{r[0], r[1]}, {r[2], r[3]}}};
 }
@@ -314,14 +327,15 @@ void KernelBuilder::forEachBTransposed(
 
 void KernelBuilder::forEachB(
     Value tile, int headDim, Value lane, Value row0, Value col0, int count,
-    function_ref<void(int, const std::array<Value, 2> &)> use) {
+    function_ref<void(int, const std::array<Value, 2> &)> use,
+    int swizzledRows) {
   for (int t = 0; t < count; t += 2) {
     Value col = t == 0 ? col0 : add(col0, c32(8 * t));
     if (t + 1 == count) {
-      use(t, loadB(tile, headDim, lane, row0, col));
+      use(t, loadB(tile, headDim, lane, row0, col, swizzledRows));
       break;
     }
-    auto pair = loadBPair(tile, headDim, lane, row0, col);
+    auto pair = loadBPair(tile, headDim, lane, row0, col, swizzledRows);
     use(t, pair[0]);
     use(t + 1, pair[1]);
   }

@@ -139,9 +139,11 @@ public:
                                              mlir::Value row0, int col0);
   /// B operand (x2, ldmatrix .trans) for out = A * tile: tile rows
   /// [row0, row0 + 16) as k, tile columns [col0, col0 + 8) as n.
+  /// `swizzledRows`, where given, says the tile is in the swizzled layout
+  /// with that many rows (here and in loadBPair and forEachB).
   std::array<mlir::Value, 2> loadB(mlir::Value tile, int headDim,
                                    mlir::Value lane, mlir::Value row0,
-                                   mlir::Value col0);
+                                   mlir::Value col0, int swizzledRows = 0);
   /// Two B operands from one ldmatrix x4: loadBTransposed of rows
   /// [row0, row0 + 8) and of [row0 + 8, row0 + 16). Halves the ldmatrix
   /// instructions per product.
@@ -152,7 +154,7 @@ public:
   /// [col0, col0 + 8) and of [col0 + 8, col0 + 16).
   std::array<std::array<mlir::Value, 2>, 2>
   loadBPair(mlir::Value tile, int headDim, mlir::Value lane, mlir::Value row0,
-            mlir::Value col0);
+            mlir::Value col0, int swizzledRows = 0);
   /// Hands `use(t, operand)` the B operands t = 0 .. count - 1 of
   /// loadBTransposed at rows row0 + 8 t, two per ldmatrix x4, in order.
   void forEachBTransposed(
@@ -164,7 +166,8 @@ public:
   void forEachB(
       mlir::Value tile, int headDim, mlir::Value lane, mlir::Value row0,
       mlir::Value col0, int count,
-      llvm::function_ref<void(int, const std::array<mlir::Value, 2> &)> use);
+      llvm::function_ref<void(int, const std::array<mlir::Value, 2> &)> use,
+      int swizzledRows = 0);
   /// A operand (x4, ldmatrix .trans) of a tile stored transposed: tile
   /// columns [m0, m0 + 16) as the rows m, tile rows [k0, k0 + 16) as k.
   /// `width` is the tile's unpadded row length.
@@ -181,6 +184,10 @@ public:
 
 private:
   mlir::Value shuffleXor(mlir::Value v, int offset);
+  /// The address of element (row, col) of a [rows, headDim] tile: padded,
+  /// or swizzled with `swizzledRows` rows; col a multiple of 8.
+  mlir::Value tileAddress(mlir::Value tile, int headDim, int swizzledRows,
+                          mlir::Value row, mlir::Value col);
 };
 
 } // namespace flashjit

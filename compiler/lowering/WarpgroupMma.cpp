@@ -2,6 +2,8 @@
 
 #include "compiler/lowering/WarpgroupMma.h"
 
+#include "compiler/schedule/Schedule.h"
+
 #include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
@@ -156,4 +158,51 @@ void flashjit::fenceSharedForAsyncProxy(KernelBuilder &k) {
       k.b, k.loc, NVVM::ProxyKind::async_shared,
       NVVM::SharedSpaceAttr::get(k.b.getContext(),
                                  NVVM::SharedSpace::shared_cta));
+}
+
+SmallVector<Accumulator> flashjit::warpgroupScores(KernelBuilder &k,
+                                                   Value aTile, int aRows,
+                                                   Value warp, Value bTile,
+                                                   int bRows, int d) {
+  WarpgroupMma mma(k);
+  Value rowOffset = k.mul(k.divsi(warp, k.c32(4)),
+                          k.c32(kWarpgroupRows * kRowBytes));
+  SmallVector<Value> acc;
+  mma.fence();
+  for (int step = 0; step < d / 16; ++step)
+    acc = mma.multiply(bRows, mma.kMajor(aTile, aRows, rowOffset, step),
+                       mma.kMajor(bTile, bRows, Value(), step),
+                       /*bMnMajor=*/false, acc);
+  mma.commit();
+  mma.wait(0);
+  mma.fenceOperands(acc);
+  SmallVector<Accumulator> tiles;
+  for (int t = 0; t < bRows / 8; ++t)
+    tiles.push_back(
+        {acc[4 * t], acc[4 * t + 1], acc[4 * t + 2], acc[4 * t + 3]});
+  return tiles;
+}
+
+SmallVector<Value>
+flashjit::warpgroupAccumulate(KernelBuilder &k,
+                              ArrayRef<std::array<Value, 4>> aFragments,
+                              Value bTile, int bRows, int n,
+                              SmallVector<Value> acc) {
+  WarpgroupMma mma(k);
+  SmallVector<Value> a;
+  for (const std::array<Value, 4> &fragment : aFragments)
+    a.append(fragment.begin(), fragment.end());
+  // The accumulators' and A's values are ordinary register writes: they
+  // land before the fence.
+  mma.fenceOperands(acc);
+  mma.fenceOperands(a);
+  mma.fence();
+  for (size_t c = 0; c < aFragments.size(); ++c)
+    acc = mma.multiply(n, ArrayRef<Value>(a).slice(4 * c, 4),
+                       mma.mnMajor(bTile, bRows, int(c)), /*bMnMajor=*/true,
+                       acc);
+  mma.commit();
+  mma.wait(0);
+  mma.fenceOperands(acc);
+  return acc;
 }

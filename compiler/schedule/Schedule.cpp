@@ -55,6 +55,10 @@ constexpr int kMaxBlock = 128;
 // running max and sum.
 constexpr int kRegisterOverhead = 48;
 constexpr int kRegisterMargin = 32;
+// The most estimated registers at which dK/dV takes the warpgroup MMA:
+// calibrated with ptxas -v, the combined dropout variant's d 128 kernel
+// (estimate 252) spilled 40 bytes with it and none without.
+constexpr int kWarpgroupBackwardRegisters = 248;
 // What dK/dV keeps per score of a plain variant: S, P, dP, dS.
 constexpr int kBackwardValuesPerScore = 4;
 
@@ -105,6 +109,10 @@ void account(Schedule &s, const VariantCost &variant) {
     // Each stage also holds the query block's row statistics (log2 lse and
     // delta, 8 bytes a row).
     s.sharedMemoryBytes = 2 * tileN + s.numStages * (2 * tileM + 8 * s.blockM);
+    // The warpgroup MMA's swizzled K, V, Q and dO need no padding.
+    if (s.warpgroupMma)
+      s.sharedMemoryBytes = (2 * s.blockN + s.numStages * 2 * s.blockM) * d * e +
+                            s.numStages * 8 * s.blockM;
     if (s.kind == KernelKind::backwardKeyValueQuery)
       s.sharedMemoryBytes += s.blockN * sharedRowElements(s.blockM) * e;
     // dK and dV accumulators [16, d / split] each; per score [16, BLOCK_M]
@@ -320,8 +328,20 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     account(s, hints.variant);
     bool fitsSmem = s.sharedMemoryBytes <= target.sharedMemoryPerBlockOptin;
     bool fitsRegs = s.estimatedRegisters <= registerBudget;
-    if (fitsSmem && fitsRegs)
+    if (fitsSmem && fitsRegs) {
+      // On sm_90a, dK/dV's four products over K, V, Q and dO become
+      // warpgroup MMAs where each warpgroup owns 64 whole key rows with
+      // every head-dim column (the registers are the same: each thread
+      // still holds 16 rows' worth of every tile).
+      if (ownsKeys(kind) && target.hasWarpgroupMma() &&
+          hints.rowTilesPerWarp == 0 && (headDim == 64 || headDim == 128) &&
+          elementBytes == 2 && s.headDimSplit == 1 && s.blockN % 64 == 0 &&
+          s.estimatedRegisters <= kWarpgroupBackwardRegisters) {
+        s.warpgroupMma = true;
+        account(s, hints.variant);
+      }
       return s;
+    }
     if (!fitsRegs && streamed > kMinBlock) {
       streamed = roundDown(streamed / 2, kMinBlock);
       continue;

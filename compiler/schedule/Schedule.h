@@ -64,10 +64,12 @@ struct Schedule {
   /// Forward only: the 16-row tensor-core tiles each warp owns. With 2,
   /// every K and V fragment read from shared memory feeds two products.
   int rowTilesPerWarp = 1;
-  /// Forward only: S = Q Kᵀ and O += P V as Hopper warpgroup MMAs
-  /// (wgmma, sm_90a): each group of 4 warps multiplies 64 query rows, Q, K
-  /// and V read from shared memory in the 128-byte swizzled layout, which
-  /// needs no padding. Otherwise each warp issues m16n8k16 mma.sync.
+  /// Forward and dK/dV: their products as Hopper warpgroup MMAs (wgmma,
+  /// sm_90a): each group of 4 warps multiplies the 64 rows it owns (query
+  /// rows in the forward, key rows in dK/dV), Q, K, V and dO read from
+  /// shared memory in the 128-byte swizzled layout, which needs no
+  /// padding. Otherwise, and for dK/dV's dQ product, each warp issues
+  /// m16n8k16 mma.sync.
   bool warpgroupMma = false;
   int sharedMemoryBytes = 0;
   /// The target's compute capability (90 for sm_90a), for instruction
@@ -123,8 +125,9 @@ struct ScheduleHints {
   VariantCost variant;
   /// The forward's 16-row tiles per warp (Schedule::rowTilesPerWarp); 0:
   /// the schedule's choice per head dim and variant.
-  /// A forced value also selects the mma.sync forward on sm_90a, whose
-  /// default is the warpgroup MMA (Schedule::warpgroupMma): the A/B switch.
+  /// A forced value also selects the mma.sync kernels on sm_90a, whose
+  /// forward and dK/dV default to the warpgroup MMA (Schedule::
+  /// warpgroupMma): the A/B switch.
   int rowTilesPerWarp = 0;
   /// A forced block shape, for tuning and tests (0: chosen): BLOCK_M query
   /// rows and BLOCK_N key rows, as Schedule names them. It is not shrunk

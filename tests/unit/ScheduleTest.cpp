@@ -278,6 +278,27 @@ TEST(Schedule, WarpgroupMmaIsTheHopperForward) {
                    ->warpgroupMma);
   EXPECT_FALSE(
       scheduleForTarget(hopper, KernelKind::backwardQuery, 128)->warpgroupMma);
+  // dK/dV: warpgroups of 64 key rows, unpadded K, V, Q and dO (dSᵀ stays
+  // padded for dQ's ldmatrix); not past the calibrated registers, nor
+  // with a forced row tiling.
+  for (int d : {64, 128}) {
+    Expected<Schedule> kv =
+        scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery, d);
+    ASSERT_TRUE(kv) << kv.error().message();
+    EXPECT_TRUE(kv->warpgroupMma) << kv->str();
+    EXPECT_EQ(kv->blockN % 64, 0);
+    EXPECT_EQ(kv->sharedMemoryBytes,
+              (2 * kv->blockN + 2 * kv->blockM) * d * 2 + 8 * kv->blockM +
+                  kv->blockN * (kv->blockM + 8) * 2);
+    EXPECT_TRUE(
+        scheduleForTarget(hopper, KernelKind::backwardKeyValue, d)->warpgroupMma);
+  }
+  EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery,
+                                 128, {2, heavy})
+                   ->warpgroupMma);
+  EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery,
+                                 128, oneTile)
+                   ->warpgroupMma);
   // A forced shape is checked against the warpgroup's 64 rows.
   ScheduleHints forced;
   forced.blockM = 192;
