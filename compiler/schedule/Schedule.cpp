@@ -234,6 +234,50 @@ Expected<Schedule> warpgroupForwardSchedule(const TargetInfo &target,
   }
 }
 
+/// On sm_90a, dK/dV's four products over K, V, Q and dO become warpgroup
+/// MMAs where each warpgroup owns 64 whole key rows with every head-dim
+/// column (the registers are the same: each thread still holds 16 rows'
+/// worth of every tile). `s` as chosen otherwise; a forced shape is taken
+/// as given, past the calibrated registers too.
+Schedule withKeyWarpgroups(const TargetInfo &target, Schedule s,
+                           const ScheduleHints &hints) {
+  bool forced = hints.blockM || hints.blockN;
+  if (ownsKeys(s.kind) && target.hasWarpgroupMma() &&
+      hints.rowTilesPerWarp == 0 && (s.headDim == 64 || s.headDim == 128) &&
+      s.elementBytes == 2 && s.headDimSplit == 1 && s.blockN % 64 == 0 &&
+      (forced || s.estimatedRegisters <= kWarpgroupBackwardRegisters)) {
+    s.warpgroupMma = true;
+    account(s, hints.variant);
+  }
+  return s;
+}
+
+/// sm_90a's dK/dV with dQ (the default backward) for plain variants: two
+/// warpgroups own 128 key rows and stream 64 query rows per step. Measured on the H100 against the
+/// register-fitted 32 x 128 (d 128) and 32 x 64 (d 64) (bench/NOTES.md,
+/// entry 8): +11-15% at d 64, +11-14% at d 128, though at d 128 ptxas
+/// spills 48 bytes (the deterministic dK/dV, not measured so, spilled 80
+/// for `document`). Fails (and the fitted schedule is taken) for a variant
+/// with its own per-element code, a forced shape or tiling, or another
+/// head dim.
+Expected<Schedule> keyWarpgroupSchedule(const TargetInfo &target, Schedule s,
+                                        const ScheduleHints &hints) {
+  bool plain = hints.variant.forwardRegisters == 0 &&
+               hints.variant.backwardValuesPerScore == 0;
+  if (s.kind != KernelKind::backwardKeyValueQuery ||
+      !target.hasWarpgroupMma() || !plain ||
+      hints.rowTilesPerWarp || hints.blockM || hints.blockN ||
+      (s.headDim != 64 && s.headDim != 128) || s.elementBytes != 2)
+    return Error("no wide warpgroup dK/dV");
+  s.blockM = 64;
+  s.blockN = 2 * kWarpgroupRows;
+  s.warpgroupMma = true;
+  account(s, hints.variant);
+  if (s.sharedMemoryBytes > target.sharedMemoryPerBlockOptin)
+    return Error("no wide warpgroup dK/dV");
+  return s;
+}
+
 } // namespace
 
 Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
@@ -308,8 +352,14 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   if (ownsKeys(kind))
     std::swap(s.blockM, s.blockN); // owned rows are keys here
   s.numStages = maxStages(kind);
-  if (hints.blockM || hints.blockN)
-    return forcedSchedule(target, s, hints);
+  if (Expected<Schedule> wide = keyWarpgroupSchedule(target, s, hints))
+    return wide;
+  if (hints.blockM || hints.blockN) {
+    Expected<Schedule> forced = forcedSchedule(target, s, hints);
+    if (!forced)
+      return forced;
+    return withKeyWarpgroups(target, *forced, hints);
+  }
 
   // The estimate leaves out fragments of the operands in flight; keep a
   // margin so that ptxas does not spill. dK/dV's estimate is calibrated
@@ -328,20 +378,8 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
     account(s, hints.variant);
     bool fitsSmem = s.sharedMemoryBytes <= target.sharedMemoryPerBlockOptin;
     bool fitsRegs = s.estimatedRegisters <= registerBudget;
-    if (fitsSmem && fitsRegs) {
-      // On sm_90a, dK/dV's four products over K, V, Q and dO become
-      // warpgroup MMAs where each warpgroup owns 64 whole key rows with
-      // every head-dim column (the registers are the same: each thread
-      // still holds 16 rows' worth of every tile).
-      if (ownsKeys(kind) && target.hasWarpgroupMma() &&
-          hints.rowTilesPerWarp == 0 && (headDim == 64 || headDim == 128) &&
-          elementBytes == 2 && s.headDimSplit == 1 && s.blockN % 64 == 0 &&
-          s.estimatedRegisters <= kWarpgroupBackwardRegisters) {
-        s.warpgroupMma = true;
-        account(s, hints.variant);
-      }
-      return s;
-    }
+    if (fitsSmem && fitsRegs)
+      return withKeyWarpgroups(target, s, hints);
     if (!fitsRegs && streamed > kMinBlock) {
       streamed = roundDown(streamed / 2, kMinBlock);
       continue;
