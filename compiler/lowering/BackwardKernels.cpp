@@ -345,17 +345,26 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   TensorView kView = viewOf(k, args, a.k, batch, headKv);
   TensorView vView = viewOf(k, args, a.v, batch, headKv);
 
+  // Two stages (the warpgroup MMA with dQ only) double-buffer Q, dO and
+  // the statistics: the next query block streams into one while dK's
+  // product still reads the other, under dQ's product.
+  const int stages = s.numStages;
+  assert((stages == 1 || (stages == 2 && wgmma && withQuery)) &&
+         "dK/dV streams one stage, two with the warpgroup MMA and dQ");
   Value smem = k.dynamicSharedMemory(module);
   Value kTile = smem;
   Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
-  Value qTile = k.gep(vTile, k.element(), k.c32(BN * rowElems));
-  Value dTile = k.gep(qTile, k.element(), k.c32(BM * rowElems));
-  // dSᵀ [BN, BM], the A operand of dQ's product (with dQ only), then the
-  // query block's row statistics [BM] x (log2 lse, delta).
-  Value dsTile = k.gep(dTile, k.element(), k.c32(BM * rowElems));
-  Value statsTile = k.gep(
+  // Per stage: Q [BM, d], then dO [BM, d].
+  Value queryTiles = k.gep(vTile, k.element(), k.c32(BN * rowElems));
+  const int stageElems = 2 * BM * rowElems;
+  // dSᵀ [BN, BM], the A operand of dQ's product (with dQ only), then per
+  // stage the query block's row statistics [BM] x (log2 lse, delta).
+  Value dsTile =
+      k.gep(queryTiles, k.element(), k.c32(stages * stageElems));
+  Value statsTiles = k.gep(
       dsTile, k.element(),
       k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
+  const int statsFloats = 2 * BM;
   // Copies landed and visible to every thread and to the warpgroup MMA.
   auto landCopies = [&] {
     k.waitGroup(0);
@@ -408,20 +417,34 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                 k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
             return variant.classifyBlock(qStart, qHi, kvStart, kvHi);
           };
-          // Stats, Q and dO of a query block, two cp.async groups.
-          auto copyQueryBlock = [&](Value qStart) {
-            copyRowStats(k, statsTile, BM, tid, threads, lseLog2, deltaPtr, bh,
+          // A stage's tiles: Q, dO, statistics.
+          struct QueryTiles {
+            Value q, dout, stats;
+          };
+          auto tilesOf = [&](Value stage) {
+            Value q = k.gep(queryTiles, k.element(),
+                            k.mul(stage, k.c32(stageElems)));
+            return QueryTiles{
+                q, k.gep(q, k.element(), k.c32(BM * rowElems)),
+                k.gep(statsTiles, k.f32(), k.mul(stage, k.c32(statsFloats)))};
+          };
+          // Stats, Q and dO of a query block into a stage.
+          auto copyQueryBlock = [&](Value qStart, Value stage) {
+            QueryTiles t = tilesOf(stage);
+            copyRowStats(k, t.stats, BM, tid, threads, lseLog2, deltaPtr, bh,
                          seqQ, qStart);
-            copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ,
-                     layout);
-            copyRows(k, dTile, BM, d, tid, threads, dView, qStart, seqQ,
+            copyRows(k, t.q, BM, d, tid, threads, qView, qStart, seqQ, layout);
+            copyRows(k, t.dout, BM, d, tid, threads, dView, qStart, seqQ,
                      layout);
           };
           // With dQ, the loop also carries whether this block's copies were
-          // already issued by the previous one.
+          // already issued by the previous one, and into which stage.
+          const int prefetchedIdx = 8 * tiles, stageIdx = 8 * tiles + 1;
           SmallVector<Value> blockInit(outer.begin(), outer.end());
-          if (withQuery)
+          if (withQuery) {
             blockInit.push_back(k.cbool(false));
+            blockInit.push_back(k.c32(0));
+          }
           auto blocks = scf::ForOp::create(
               b, k.loc, k.c32(0), numQBlocks, k.c32(1), blockInit,
               [&](OpBuilder &, Location, Value i, ValueRange state) {
@@ -431,30 +454,55 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                     k.cmpi(CmpIPredicate::sle, k.add(qStart, k.c32(BM)), seqQ);
                 Value full =
                     k.andi(k.andi(k.noti(mayMask), inBounds), keysInBounds);
-                Value prefetched = withQuery ? state.back() : k.cbool(false);
-                Value nextKeep;
+                Value prefetched =
+                    withQuery ? state[prefetchedIdx] : k.cbool(false);
+                Value stage = withQuery ? state[stageIdx] : k.c32(0);
+                Value nextKeep, nextStage;
                 auto ifKept = scf::IfOp::create(
                     b, k.loc, mayKeep,
                     [&](OpBuilder &, Location) {
                       scf::IfOp::create(b, k.loc, k.noti(prefetched),
                                         [&](OpBuilder &, Location) {
-                                          copyQueryBlock(qStart);
+                                          copyQueryBlock(qStart, stage);
                                           scf::YieldOp::create(b, k.loc);
                                         });
                       landCopies();
+                      QueryTiles cur = tilesOf(stage);
+                      Value qTile = cur.q, dTile = cur.dout;
+                      Value statsTile = cur.stats;
                       SmallVector<Accumulator> dV = unflatten(state, tiles, 0);
                       SmallVector<Accumulator> dK =
                           unflatten(state, tiles, 4 * tiles);
 
-                      // Sᵀ = K Qᵀ: rows are keys, columns queries.
+                      // Sᵀ = K Qᵀ: rows are keys, columns queries. With
+                      // the warpgroup MMA at d 64, products overlap: dPᵀ =
+                      // V dOᵀ is issued right behind Sᵀ and runs under the
+                      // softmax, dV's under dSᵀ, dK's under dQ's. At d 128
+                      // each is waited for at once: in-flight accumulators
+                      // cannot spill, and ptxas spilled 68-168 bytes there.
+                      SmallVector<Accumulator> scores;
+                      SmallVector<Value> dpInFlight;
+                      const bool overlap = wgmma && d <= 64;
+                      const bool dpUnderSoftmax = overlap;
+                      auto issueDp = [&] {
+                        dpInFlight = issueWarpgroupScores(k, vTile, BN, warp,
+                                                          dTile, BM, d);
+                      };
+                      if (wgmma) {
+                        SmallVector<Value> sT = issueWarpgroupScores(
+                            k, kTile, BN, warp, qTile, BM, d);
+                        if (dpUnderSoftmax)
+                          issueDp();
+                        awaitWarpgroupProducts(
+                            k, /*pending=*/dpUnderSoftmax ? 1 : 0, {sT});
+                        scores = asAccumulatorTiles(sT);
+                      } else {
+                        scores = warpScores(k, kTile, warpRow, qTile, BM, d,
+                                            lane);
+                      }
                       ScoreElements el = modifyAndMask(
-                          k, variant,
-                          wgmma ? warpgroupScores(k, kTile, BN, warp, qTile, BM,
-                                                  d)
-                                : warpScores(k, kTile, warpRow, qTile, BM, d,
-                                             lane),
-                          rowBase, qStart, lane, full, seqQ,
-                          /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
+                          k, variant, scores, rowBase, qStart, lane, full,
+                          seqQ, /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
                       SmallVector<Value> lse2 =
                           columnStats(k, statsTile, BM, /*plane=*/0, lane);
                       SmallVector<Value> p, pd, keep;
@@ -471,20 +519,32 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       }
                       // dV += P_dᵀ dO (and dK += dSᵀ Q below): with the
                       // warpgroup MMA, the A fragments of all BM / 16
-                      // reduction steps at once.
-                      auto accumulate = [&](SmallVector<Accumulator> &acc,
-                                            ArrayRef<Value> aValues,
-                                            Value bTile) {
+                      // reduction steps at once, issued and left in flight.
+                      SmallVector<Value> dvInFlight, dkInFlight;
+                      auto issueAccumulate = [&](ArrayRef<Accumulator> acc,
+                                                 ArrayRef<Value> aValues,
+                                                 Value bTile) {
                         SmallVector<std::array<Value, 4>> frags;
                         for (int c = 0; c < BM / 16; ++c)
                           frags.push_back(packA(k, aValues, c));
-                        acc = unflatten(warpgroupAccumulate(k, frags, bTile, BM,
-                                                            d, flatten(acc)),
-                                        tiles, 0);
+                        return issueWarpgroupAccumulate(k, frags, bTile, BM, d,
+                                                        flatten(acc));
                       };
-                      if (wgmma)
-                        accumulate(dV, pd, dTile);
-                      else
+                      auto landAccumulators = [&] {
+                        awaitWarpgroupProducts(k, /*pending=*/0,
+                                               {dvInFlight, dkInFlight});
+                        if (!dvInFlight.empty())
+                          dV = unflatten(dvInFlight, tiles, 0);
+                        if (!dkInFlight.empty())
+                          dK = unflatten(dkInFlight, tiles, 0);
+                        dvInFlight.clear();
+                        dkInFlight.clear();
+                      };
+                      if (wgmma) {
+                        dvInFlight = issueAccumulate(dV, pd, dTile);
+                        if (!overlap)
+                          landAccumulators();
+                      } else
                         for (int c = 0; c < BM / 16; ++c) {
                         auto frag = packA(k, pd, c);
                         k.forEachB(dTile, d, lane, k.c32(c * 16),
@@ -493,12 +553,21 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                                      dV[t] = k.mma(frag, f, dV[t]);
                                    });
                       }
-                      // dPᵀ = V dOᵀ, then dSᵀ.
-                      SmallVector<Accumulator> dpAcc =
-                          wgmma ? warpgroupScores(k, vTile, BN, warp, dTile, BM,
-                                                  d)
-                                : warpScores(k, vTile, warpRow, dTile, BM, d,
-                                             lane);
+                      // dPᵀ = V dOᵀ (with the warpgroup MMA: done before
+                      // dV's product, still in flight), then dSᵀ.
+                      SmallVector<Accumulator> dpAcc;
+                      if (wgmma) {
+                        // Issued after dV's, dPᵀ completes after it too.
+                        if (!dpUnderSoftmax)
+                          issueDp();
+                        awaitWarpgroupProducts(
+                            k, /*pending=*/dpUnderSoftmax ? 1 : 0,
+                            {dpInFlight});
+                        dpAcc = asAccumulatorTiles(dpInFlight);
+                      } else {
+                        dpAcc = warpScores(k, vTile, warpRow, dTile, BM, d,
+                                           lane);
+                      }
                       SmallVector<Value> delta =
                           columnStats(k, statsTile, BM, /*plane=*/1, lane);
                       SmallVector<Value> ds;
@@ -511,12 +580,20 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                         ds.push_back(
                             scoreGradient(k, p[e], dp, delta[e], dmod));
                       }
+                      // dK += dSᵀ Q.
+                      if (wgmma) {
+                        dkInFlight = issueAccumulate(dK, ds, qTile);
+                        if (!overlap)
+                          landAccumulators();
+                      }
                       if (withQuery)
                         storeScoreGradient(k, dsTile, BM, ds, warpRow, lane);
-                      // dK += dSᵀ Q.
-                      if (wgmma)
-                        accumulate(dK, ds, qTile);
-                      else
+                      // dV's and dK's products read this stage's dO and Q:
+                      // with one stage, done before the next block's copies
+                      // overwrite them.
+                      if (overlap && stages == 1)
+                        landAccumulators();
+                      if (!wgmma)
                         for (int c = 0; c < BM / 16; ++c) {
                         auto frag = packA(k, ds, c);
                         k.forEachB(qTile, d, lane, k.c32(c * 16),
@@ -527,8 +604,9 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       }
                       if (withQuery) {
                         // Every warp's dSᵀ is in place, and every warp is
-                        // done with Q, dO and the statistics: the next kept
-                        // block's copies stream in under dQ's product.
+                        // done with the statistics and (one stage) with Q
+                        // and dO: the next kept block's copies stream in
+                        // under dQ's product.
                         k.barrier();
                         // (Decided here, not at the top: nothing of it is
                         // live across the products.)
@@ -537,34 +615,41 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                         nextKeep = k.andi(
                             k.cmpi(CmpIPredicate::slt, iNext, numQBlocks),
                             classifyQueries(nextStart).first);
+                        nextStage = stages == 2 ? k.sub(k.c32(1), stage)
+                                                : stage;
                         scf::IfOp::create(b, k.loc, nextKeep,
                                           [&](OpBuilder &, Location) {
-                                            copyQueryBlock(nextStart);
+                                            copyQueryBlock(nextStart,
+                                                           nextStage);
                                             scf::YieldOp::create(b, k.loc);
                                           });
                         addQueryGradient(k, s, dsTile, kTile, colBase, warp,
                                          lane, args.get(dqAccumArg), bh, qStart,
                                          seqQ);
                       }
+                      // Two stages: dV's and dK's products ran under dQ's.
+                      if (overlap && stages == 2)
+                        landAccumulators();
                       // The next block overwrites Q, dO and dSᵀ.
                       k.barrier();
                       SmallVector<Value> next = flatten(dV);
                       next.append(flatten(dK));
-                      if (withQuery)
+                      if (withQuery) {
                         next.push_back(nextKeep);
+                        next.push_back(nextStage);
+                      }
                       scf::YieldOp::create(b, k.loc, next);
                     },
                     [&](OpBuilder &, Location) {
                       SmallVector<Value> next(state.begin(), state.end());
                       if (withQuery)
-                        next.back() = k.cbool(false);
+                        next[prefetchedIdx] = k.cbool(false);
                       scf::YieldOp::create(b, k.loc, next);
                     });
                 scf::YieldOp::create(b, k.loc, ifKept.getResults());
               });
           SmallVector<Value> accumulators(blocks.getResults());
-          if (withQuery)
-            accumulators.pop_back();
+          accumulators.resize(8 * tiles);
           scf::YieldOp::create(b, k.loc, accumulators);
         });
     SmallVector<Value> results(heads.getResults());
@@ -626,7 +711,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   TensorView dView = viewOf(k, args, a.dout, batch, head);
   TensorView kView = viewOf(k, args, a.k, batch, headKv);
   TensorView vView = viewOf(k, args, a.v, batch, headKv);
-  Value qStart = k.mul(k.blockIdX(), k.c32(BM));
+  // Query blocks in reverse, the longest first (as in the forward).
+  Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
+  Value qStart =
+      k.mul(k.sub(k.sub(numQBlocks, k.c32(1)), k.blockIdX()), k.c32(BM));
   Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
 
   Value smem = k.dynamicSharedMemory(module);

@@ -74,7 +74,12 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
   TensorView vView = viewOf(k, args, v, batch, headKv);
   TensorView oView = viewOf(k, args, o, batch, head);
 
-  Value qStart = k.mul(k.blockIdX(), k.c32(BM));
+  // Query blocks in reverse: under a causal mask the last blocks visit the
+  // most keys, and blocks are dispatched in order of blockIdx.x, so the
+  // longest start first and the shortest fill the tail of the grid.
+  Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
+  Value qStart =
+      k.mul(k.sub(k.sub(numQBlocks, k.c32(1)), k.blockIdX()), k.c32(BM));
 
   // Shared memory: Q [BM, d], then K [BN, d], then V [BN, d] (padded rows).
   Value smem = k.dynamicSharedMemory(module);

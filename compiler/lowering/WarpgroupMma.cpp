@@ -160,10 +160,10 @@ void flashjit::fenceSharedForAsyncProxy(KernelBuilder &k) {
                                  NVVM::SharedSpace::shared_cta));
 }
 
-SmallVector<Accumulator> flashjit::warpgroupScores(KernelBuilder &k,
-                                                   Value aTile, int aRows,
-                                                   Value warp, Value bTile,
-                                                   int bRows, int d) {
+SmallVector<Value> flashjit::issueWarpgroupScores(KernelBuilder &k,
+                                                 Value aTile, int aRows,
+                                                 Value warp, Value bTile,
+                                                 int bRows, int d) {
   WarpgroupMma mma(k);
   Value rowOffset = k.mul(k.divsi(warp, k.c32(4)),
                           k.c32(kWarpgroupRows * kRowBytes));
@@ -174,20 +174,12 @@ SmallVector<Accumulator> flashjit::warpgroupScores(KernelBuilder &k,
                        mma.kMajor(bTile, bRows, Value(), step),
                        /*bMnMajor=*/false, acc);
   mma.commit();
-  mma.wait(0);
-  mma.fenceOperands(acc);
-  SmallVector<Accumulator> tiles;
-  for (int t = 0; t < bRows / 8; ++t)
-    tiles.push_back(
-        {acc[4 * t], acc[4 * t + 1], acc[4 * t + 2], acc[4 * t + 3]});
-  return tiles;
+  return acc;
 }
 
-SmallVector<Value>
-flashjit::warpgroupAccumulate(KernelBuilder &k,
-                              ArrayRef<std::array<Value, 4>> aFragments,
-                              Value bTile, int bRows, int n,
-                              SmallVector<Value> acc) {
+SmallVector<Value> flashjit::issueWarpgroupAccumulate(
+    KernelBuilder &k, ArrayRef<std::array<Value, 4>> aFragments, Value bTile,
+    int bRows, int n, SmallVector<Value> acc) {
   WarpgroupMma mma(k);
   SmallVector<Value> a;
   for (const std::array<Value, 4> &fragment : aFragments)
@@ -202,7 +194,41 @@ flashjit::warpgroupAccumulate(KernelBuilder &k,
                        mma.mnMajor(bTile, bRows, int(c)), /*bMnMajor=*/true,
                        acc);
   mma.commit();
-  mma.wait(0);
-  mma.fenceOperands(acc);
+  return acc;
+}
+
+void flashjit::awaitWarpgroupProducts(
+    KernelBuilder &k, int pending, ArrayRef<MutableArrayRef<Value>> completed) {
+  WarpgroupMma mma(k);
+  mma.wait(pending);
+  for (MutableArrayRef<Value> values : completed)
+    mma.fenceOperands(values);
+}
+
+SmallVector<Accumulator> flashjit::asAccumulatorTiles(ArrayRef<Value> acc) {
+  SmallVector<Accumulator> tiles;
+  for (size_t t = 0; t + 4 <= acc.size(); t += 4)
+    tiles.push_back({acc[t], acc[t + 1], acc[t + 2], acc[t + 3]});
+  return tiles;
+}
+
+SmallVector<Accumulator> flashjit::warpgroupScores(KernelBuilder &k,
+                                                   Value aTile, int aRows,
+                                                   Value warp, Value bTile,
+                                                   int bRows, int d) {
+  SmallVector<Value> acc =
+      issueWarpgroupScores(k, aTile, aRows, warp, bTile, bRows, d);
+  awaitWarpgroupProducts(k, 0, {acc});
+  return asAccumulatorTiles(acc);
+}
+
+SmallVector<Value>
+flashjit::warpgroupAccumulate(KernelBuilder &k,
+                              ArrayRef<std::array<Value, 4>> aFragments,
+                              Value bTile, int bRows, int n,
+                              SmallVector<Value> acc) {
+  acc = issueWarpgroupAccumulate(k, aFragments, bTile, bRows, n,
+                                 std::move(acc));
+  awaitWarpgroupProducts(k, 0, {acc});
   return acc;
 }

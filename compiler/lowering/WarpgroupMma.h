@@ -76,6 +76,35 @@ private:
   KernelBuilder &k;
 };
 
+/// Issued products are in flight until awaited: their values may not be
+/// read before `awaitWarpgroupProducts` returns them. Groups complete in
+/// the order they were issued, so awaiting with `pending` = n leaves the
+/// last n groups in flight (Hopper overlaps the products of one group with
+/// whatever the warpgroup does meanwhile).
+
+/// Issues (as one committed group) the scores of a warpgroup's 64 rows of
+/// the swizzled tile A [aRows, d] against every row of the swizzled
+/// B [bRows, d]: out = A Bᵀ, one product per 16 columns of d. Returns the
+/// bRows / 2 accumulators in flight.
+llvm::SmallVector<mlir::Value>
+issueWarpgroupScores(KernelBuilder &k, mlir::Value aTile, int aRows,
+                     mlir::Value warp, mlir::Value bTile, int bRows, int d);
+/// Issues (as one committed group) acc += A B, A from registers
+/// (aFragments[c]: this thread's m16n8k16 fragment of reduction columns
+/// [16c, 16c + 16)), B rows [0, 16 * aFragments.size()) of the swizzled
+/// [bRows, n] tile, MN-major. Returns the n / 2 accumulators in flight.
+llvm::SmallVector<mlir::Value> issueWarpgroupAccumulate(
+    KernelBuilder &k, llvm::ArrayRef<std::array<mlir::Value, 4>> aFragments,
+    mlir::Value bTile, int bRows, int n, llvm::SmallVector<mlir::Value> acc);
+/// Waits until at most `pending` groups are in flight, then passes each
+/// group's values that are now complete through fenceOperands, so that
+/// no use of them is moved above the wait.
+void awaitWarpgroupProducts(
+    KernelBuilder &k, int pending,
+    llvm::ArrayRef<llvm::MutableArrayRef<mlir::Value>> completed);
+/// Accumulators as m16n8 tiles (4 values each).
+llvm::SmallVector<Accumulator> asAccumulatorTiles(llvm::ArrayRef<mlir::Value>);
+
 /// The scores of a warpgroup's 64 rows of the swizzled tile A [aRows, d]
 /// against every row of the swizzled B [bRows, d] (out = A Bᵀ, one product
 /// per 16 columns of d), waited for: this warp's 16 rows as bRows / 8

@@ -234,6 +234,23 @@ Expected<Schedule> warpgroupForwardSchedule(const TargetInfo &target,
   }
 }
 
+/// dK/dV with dQ on the warpgroup MMA streams query blocks through two
+/// stages where they fit: the next block lands in one while dV's and dK's
+/// products may still read the other's dO and Q. Accounts `s` either way.
+Schedule withQueryStages(const TargetInfo &target, Schedule s,
+                         const ScheduleHints &hints) {
+  s.numStages = 1;
+  if (s.kind == KernelKind::backwardKeyValueQuery && s.warpgroupMma) {
+    s.numStages = 2;
+    account(s, hints.variant);
+    if (s.sharedMemoryBytes <= target.sharedMemoryPerBlockOptin)
+      return s;
+    s.numStages = 1;
+  }
+  account(s, hints.variant);
+  return s;
+}
+
 /// On sm_90a, dK/dV's four products over K, V, Q and dO become warpgroup
 /// MMAs where each warpgroup owns 64 whole key rows with every head-dim
 /// column (the registers are the same: each thread still holds 16 rows'
@@ -247,7 +264,7 @@ Schedule withKeyWarpgroups(const TargetInfo &target, Schedule s,
       s.elementBytes == 2 && s.headDimSplit == 1 && s.blockN % 64 == 0 &&
       (forced || s.estimatedRegisters <= kWarpgroupBackwardRegisters)) {
     s.warpgroupMma = true;
-    account(s, hints.variant);
+    s = withQueryStages(target, s, hints);
   }
   return s;
 }
@@ -272,7 +289,7 @@ Expected<Schedule> keyWarpgroupSchedule(const TargetInfo &target, Schedule s,
   s.blockM = 64;
   s.blockN = 2 * kWarpgroupRows;
   s.warpgroupMma = true;
-  account(s, hints.variant);
+  s = withQueryStages(target, s, hints);
   if (s.sharedMemoryBytes > target.sharedMemoryPerBlockOptin)
     return Error("no wide warpgroup dK/dV");
   return s;

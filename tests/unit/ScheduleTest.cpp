@@ -287,14 +287,19 @@ TEST(Schedule, WarpgroupMmaIsTheHopperForward) {
         scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery, d);
     ASSERT_TRUE(kv) << kv.error().message();
     EXPECT_TRUE(kv->warpgroupMma) << kv->str();
-    // Plain variants: 128 keys x 64 queries (measured, bench/NOTES.md).
+    // Plain variants: 128 keys x 64 queries (measured, bench/NOTES.md),
+    // Q, dO and the statistics in two stages.
     EXPECT_EQ(kv->blockN, 128);
     EXPECT_EQ(kv->blockM, 64);
+    EXPECT_EQ(kv->numStages, 2);
     EXPECT_EQ(kv->sharedMemoryBytes,
-              (2 * kv->blockN + 2 * kv->blockM) * d * 2 + 8 * kv->blockM +
-                  kv->blockN * (kv->blockM + 8) * 2);
-    EXPECT_TRUE(
-        scheduleForTarget(hopper, KernelKind::backwardKeyValue, d)->warpgroupMma);
+              (2 * kv->blockN + 2 * 2 * kv->blockM) * d * 2 +
+                  2 * 8 * kv->blockM + kv->blockN * (kv->blockM + 8) * 2);
+    // Without dQ nothing overlaps the stages: one.
+    Expected<Schedule> deterministic =
+        scheduleForTarget(hopper, KernelKind::backwardKeyValue, d);
+    EXPECT_TRUE(deterministic->warpgroupMma);
+    EXPECT_EQ(deterministic->numStages, 1);
   }
   EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery,
                                  128, {2, heavy})
