@@ -201,23 +201,24 @@ Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
   return s;
 }
 
-/// The Hopper forward (Schedule::warpgroupMma): two warpgroups own 128
-/// query rows, so that each K and V block copied to shared memory feeds
-/// 128 rows. They stream 128 keys per step at d 128 and 64 at d 64, fewer
-/// where the variant's registers need it. Measured on the H100 against
-/// 192 and 256 rows and the other key block (bench/NOTES.md, entry 7): at
-/// d 64, 64 keys keep a thread under 128 registers, so two thread blocks
-/// share an SM and one's softmax overlaps the other's products (+12-22%
-/// over 128 keys); at d 128, 128 keys beat 64 by 14-20%. Fails where no
-/// shape fits, and the mma.sync forward is taken instead.
+/// The Hopper forward (Schedule::warpgroupMma). At d 128 two warpgroups
+/// own 128 query rows, so that each K and V block copied to shared memory
+/// feeds 128 rows; at d 64 one warpgroup owns 64. Both stream 128 keys per
+/// step, fewer where the variant's registers need it. Measured on the H100
+/// (bench/NOTES.md, entries 7 and 9): at d 128, 128 x 128 beats 128 x 64
+/// by 14-20% and 64 x 128 on causal by 3-7%; at d 64, 64 x 128 beats
+/// 128 x 64 by 2-8% (several thread blocks per SM, each one warpgroup,
+/// overlap their softmax with each other's products, with no barrier
+/// between warpgroups) and 128 x 128 by 15-25%. Fails where no shape
+/// fits, and the mma.sync forward is taken instead.
 Expected<Schedule> warpgroupForwardSchedule(const TargetInfo &target,
                                             Schedule s,
                                             const ScheduleHints &hints) {
   s.warpgroupMma = true;
   s.rowTilesPerWarp = 1;
   s.numStages = 1;
-  s.blockM = 2 * kWarpgroupRows;
-  s.blockN = s.headDim == 64 ? 64 : 128;
+  s.blockM = s.headDim == 64 ? kWarpgroupRows : 2 * kWarpgroupRows;
+  s.blockN = 128;
   if (hints.blockM || hints.blockN)
     return forcedSchedule(target, s, hints);
   // The margin as for mma.sync: with none, dropout's forwards spilled

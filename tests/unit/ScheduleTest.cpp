@@ -251,14 +251,14 @@ TEST(Schedule, WarpgroupMmaIsTheHopperForward) {
     Expected<Schedule> s = forward(d, {});
     ASSERT_TRUE(s) << s.error().message();
     EXPECT_TRUE(s->warpgroupMma) << s->str();
-    // Two warpgroups of 64 rows, 128 keys at d 128 and 64 at d 64 (two
-    // thread blocks per SM there), unpadded tiles.
-    int keys = d == 64 ? 64 : 128;
-    EXPECT_EQ(s->blockM, 128);
-    EXPECT_EQ(s->blockN, keys);
-    EXPECT_EQ(s->numWarps, 8);
+    // 128 keys; two warpgroups of 64 rows at d 128, one at d 64 (several
+    // thread blocks per SM there); unpadded tiles.
+    int rows = d == 64 ? 64 : 128;
+    EXPECT_EQ(s->blockM, rows);
+    EXPECT_EQ(s->blockN, 128);
+    EXPECT_EQ(s->numWarps, rows / 16);
     EXPECT_EQ(s->rowTilesPerWarp, 1);
-    EXPECT_EQ(s->sharedMemoryBytes, (128 + 2 * keys) * d * 2);
+    EXPECT_EQ(s->sharedMemoryBytes, (rows + 2 * 128) * d * 2);
   }
   // Dropout's registers take 64 keys at d 128; dropout beside a score
   // modification 32.
