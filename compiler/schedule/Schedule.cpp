@@ -201,24 +201,28 @@ Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
   return s;
 }
 
-/// The Hopper forward (Schedule::warpgroupMma). At d 128 two warpgroups
-/// own 128 query rows, so that each K and V block copied to shared memory
-/// feeds 128 rows; at d 64 one warpgroup owns 64. Both stream 128 keys per
-/// step, fewer where the variant's registers need it. Measured on the H100
+/// The Hopper forward (Schedule::warpgroupMma). Two warpgroups own 128
+/// query rows, so that each K and V block copied to shared memory feeds
+/// 128 rows, against 128 keys per step at d 128 and 64 at d 64; a plain
+/// variant at d 64 takes one warpgroup of 64 rows against 128 keys. Fewer
+/// keys where the variant's registers need it. Measured on the H100
 /// (bench/NOTES.md, entries 7 and 9): at d 128, 128 x 128 beats 128 x 64
-/// by 14-20% and 64 x 128 on causal by 3-7%; at d 64, 64 x 128 beats
-/// 128 x 64 by 2-8% (several thread blocks per SM, each one warpgroup,
-/// overlap their softmax with each other's products, with no barrier
-/// between warpgroups) and 128 x 128 by 15-25%. Fails where no shape
-/// fits, and the mma.sync forward is taken instead.
+/// by 14-20% and 64 x 128 on causal by 3-7%; at d 64, 128 x 64 (122
+/// registers, two thread blocks per SM) beats 128 x 128 by 12-22%, and
+/// 64 x 128 (168 registers, three thread blocks of one warpgroup) beats
+/// 128 x 64 by 2-8% on causal and full (sliding window: 0-7% slower) but
+/// loses 11-43% where a score modification adds code per score (ALiBi,
+/// softcap). Fails where no shape fits, and the mma.sync forward is taken
+/// instead.
 Expected<Schedule> warpgroupForwardSchedule(const TargetInfo &target,
                                             Schedule s,
                                             const ScheduleHints &hints) {
   s.warpgroupMma = true;
   s.rowTilesPerWarp = 1;
   s.numStages = 1;
-  s.blockM = s.headDim == 64 ? kWarpgroupRows : 2 * kWarpgroupRows;
-  s.blockN = 128;
+  const bool oneWarpgroup = s.headDim == 64 && hints.variant.plain();
+  s.blockM = oneWarpgroup ? kWarpgroupRows : 2 * kWarpgroupRows;
+  s.blockN = s.headDim == 64 && !oneWarpgroup ? 64 : 128;
   if (hints.blockM || hints.blockN)
     return forcedSchedule(target, s, hints);
   // The margin as for mma.sync: with none, dropout's forwards spilled
@@ -280,10 +284,8 @@ Schedule withKeyWarpgroups(const TargetInfo &target, Schedule s,
 /// head dim.
 Expected<Schedule> keyWarpgroupSchedule(const TargetInfo &target, Schedule s,
                                         const ScheduleHints &hints) {
-  bool plain = hints.variant.forwardRegisters == 0 &&
-               hints.variant.backwardValuesPerScore == 0;
   if (s.kind != KernelKind::backwardKeyValueQuery ||
-      !target.hasWarpgroupMma() || !plain ||
+      !target.hasWarpgroupMma() || !hints.variant.plain() ||
       hints.rowTilesPerWarp || hints.blockM || hints.blockN ||
       (s.headDim != 64 && s.headDim != 128) || s.elementBytes != 2)
     return Error("no wide warpgroup dK/dV");

@@ -107,6 +107,12 @@ struct VariantCost {
   /// Whether it masks: the partial blocks' mask code needs registers too.
   bool masked = false;
 
+  /// No per-element code beyond the mask (no score modification, no
+  /// dropout): the shapes measured for causal and full attention apply.
+  bool plain() const {
+    return forwardRegisters == 0 && backwardValuesPerScore == 0;
+  }
+
   /// A score modification beyond the softmax scale (ALiBi, softcap, a
   /// bias): its input and derivative stay live in the backward.
   static VariantCost scoreModifying() { return {0, 2}; }
