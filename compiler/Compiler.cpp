@@ -7,12 +7,8 @@
 #include "compiler/lowering/BackwardKernels.h"
 #include "compiler/lowering/ForwardKernel.h"
 
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Math/Transforms/Passes.h"
-#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 using namespace flashjit;
@@ -22,58 +18,6 @@ const char *flashjit::stringifyCompilePass(CompilePass pass) {
 }
 
 namespace {
-
-/// exp and log of score modifications through the hardware's exp2 and lg2
-/// (relative error about 2^-22), tanh by MLIR's polynomial approximation.
-struct ExpToExp2 : OpRewritePattern<math::ExpOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(math::ExpOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value log2e = arith::ConstantFloatOp::create(
-        rewriter, loc, rewriter.getF32Type(), APFloat(1.4426950408889634f));
-    Value scaled = arith::MulFOp::create(rewriter, loc, op.getOperand(), log2e);
-    rewriter.replaceOpWithNewOp<math::Exp2Op>(op, scaled);
-    return success();
-  }
-};
-
-struct LogToLg2 : OpRewritePattern<math::LogOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(math::LogOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value lg2 = LLVM::CallIntrinsicOp::create(
-                    rewriter, loc, rewriter.getF32Type(),
-                    rewriter.getStringAttr("llvm.nvvm.lg2.approx.f"),
-                    ValueRange{op.getOperand()})
-                    .getResult(0);
-    Value ln2 = arith::ConstantFloatOp::create(
-        rewriter, loc, rewriter.getF32Type(), APFloat(0.6931471805599453f));
-    rewriter.replaceOpWithNewOp<arith::MulFOp>(op, lg2, ln2);
-    return success();
-  }
-};
-
-struct Log2ToLg2 : OpRewritePattern<math::Log2Op> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(math::Log2Op op,
-                                PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, LLVM::CallIntrinsicOp::create(
-                               rewriter, op.getLoc(), rewriter.getF32Type(),
-                               rewriter.getStringAttr("llvm.nvvm.lg2.approx.f"),
-                               ValueRange{op.getOperand()})
-                               .getResults());
-    return success();
-  }
-};
-
-LogicalResult lowerMathForNvptx(ModuleOp module) {
-  RewritePatternSet patterns(module.getContext());
-  patterns.add<ExpToExp2, LogToLg2, Log2ToLg2>(module.getContext());
-  populatePolynomialApproximateTanhPattern(patterns);
-  return applyPatternsGreedily(module, std::move(patterns));
-}
 
 /// The registers a chain's own per-element code costs. The softmax scale
 /// alone is the plain case; anything past it keeps more per score.
@@ -202,9 +146,6 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
   if (failed(verify(*kernels)))
     return Error("the generated kernels do not verify: " +
                  diagnostics.message("no diagnostic"));
-  if (failed(lowerMathForNvptx(*kernels)))
-    return Error(diagnostics.message("lowering math for NVPTX failed"));
-
   Expected<std::string> ptx = emitPtx(*kernels, options.target, dump);
   if (!ptx)
     return ptx.error();

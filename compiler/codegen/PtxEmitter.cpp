@@ -3,6 +3,7 @@
 #include "compiler/codegen/PtxEmitter.h"
 
 #include "compiler/frontend/ProgramState.h"
+#include "compiler/transforms/Passes.h"
 
 #include "mlir/Pass/Pass.h"
 // The conversion headers after Pass.h: they only declare mlir::Pass.
@@ -69,6 +70,7 @@ Expected<std::string> flashjit::emitPtx(ModuleOp module,
   DiagnosticCollector diagnostics(*context);
 
   PassManager pm(context);
+  pm.addPass(createLowerMathForNvptx());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());

@@ -3,7 +3,11 @@
 #include "compiler/transforms/Passes.h"
 #include "dialects/tile/TileDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -19,8 +23,11 @@ int main(int argc, char **argv) {
   flashjit::test::registerTestPasses();
 
   mlir::DialectRegistry registry;
-  // func holds ops under test outside a tile.program.
-  registry.insert<flashjit::tile::TileDialect, mlir::func::FuncDialect>();
+  // func holds ops under test outside a tile.program; arith, math, scf and
+  // llvm hold the kernels' math that lower-math-for-nvptx rewrites.
+  registry.insert<flashjit::tile::TileDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect, mlir::math::MathDialect,
+                  mlir::scf::SCFDialect, mlir::LLVM::LLVMDialect>();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "flashjit optimizer driver\n", registry));
 }
