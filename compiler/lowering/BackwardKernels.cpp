@@ -2,6 +2,7 @@
 
 #include "compiler/lowering/BackwardKernels.h"
 
+#include "compiler/lowering/KeptBlockRange.h"
 #include "compiler/lowering/KernelCommon.h"
 #include "compiler/lowering/WarpgroupMma.h"
 
@@ -407,9 +408,22 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
           // With dQ, each key block starts at a different query block, so
           // that the thread blocks' atomics do not all hit the same dQ rows
           // at once.
+          // Only query blocks in this range may be kept: the loop does not
+          // test the rest.
+          BlockInterval kept = keptBlockRange(
+              k, variant, numQBlocks, BM, seqQ, [&](Value lo, Value hi) {
+                return variant.classifyBlock(lo, hi, kvStart, kvHi).first;
+              });
+          // With dQ the loop counts kept blocks from a rotated start;
+          // without, it runs over the block indices themselves.
+          Value keptBlocks = k.sub(kept.end, kept.begin);
+          Value loopBegin = withQuery ? k.c32(0) : kept.begin;
+          Value loopEnd = withQuery ? keptBlocks : kept.end;
           auto queryStartOf = [&](Value i) {
             Value block =
-                withQuery ? k.remsi(k.add(i, kvBlock), numQBlocks) : i;
+                withQuery
+                    ? k.add(kept.begin, k.remsi(k.add(i, kvBlock), keptBlocks))
+                    : i;
             return k.mul(block, k.c32(BM));
           };
           auto classifyQueries = [&](Value qStart) {
@@ -446,7 +460,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
             blockInit.push_back(k.c32(0));
           }
           auto blocks = scf::ForOp::create(
-              b, k.loc, k.c32(0), numQBlocks, k.c32(1), blockInit,
+              b, k.loc, loopBegin, loopEnd, k.c32(1), blockInit,
               [&](OpBuilder &, Location, Value i, ValueRange state) {
                 Value qStart = queryStartOf(i);
                 auto [mayKeep, mayMask] = classifyQueries(qStart);
@@ -613,7 +627,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                         Value iNext = k.add(i, k.c32(1));
                         Value nextStart = queryStartOf(iNext);
                         nextKeep = k.andi(
-                            k.cmpi(CmpIPredicate::slt, iNext, numQBlocks),
+                            k.cmpi(CmpIPredicate::slt, iNext, loopEnd),
                             classifyQueries(nextStart).first);
                         nextStage = stages == 2 ? k.sub(k.c32(1), stage)
                                                 : stage;
@@ -741,8 +755,14 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   const int tiles = d / 8;
 
   Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
+  // Only key blocks in this range may be kept: the loop does not test the
+  // rest.
+  BlockInterval kept = keptBlockRange(
+      k, variant, numBlocks, BN, seqKv, [&](Value lo, Value hi) {
+        return variant.classifyBlock(qStart, qHi, lo, hi).first;
+      });
   auto loop = scf::ForOp::create(
-      b, k.loc, k.c32(0), numBlocks, k.c32(1), flatten(zeros(k, tiles)),
+      b, k.loc, kept.begin, kept.end, k.c32(1), flatten(zeros(k, tiles)),
       [&](OpBuilder &, Location, Value j, ValueRange state) {
         Value kvStart = k.mul(j, k.c32(BN));
         Value kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));

@@ -224,6 +224,22 @@ Value VariantLowering::keepAt(Value q, Value kv) {
   return keep;
 }
 
+bool VariantLowering::masksReadBuffers() const {
+  SmallVector<Value> work;
+  for (tile::MaskOp mask : chain.masks)
+    work.push_back(mask.getKeep());
+  DenseSet<Operation *> seen;
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val().getDefiningOp();
+    if (!op || !seen.insert(op).second)
+      continue;
+    if (isa<tile::LoadOp>(op))
+      return true;
+    llvm::append_range(work, op->getOperands());
+  }
+  return false;
+}
+
 std::pair<Value, Value> VariantLowering::classifyBlock(Value qLo, Value qHi,
                                                        Value kvLo,
                                                        Value kvHi) {

@@ -55,6 +55,9 @@ public:
             mlir::Value seqlenKv, mlir::Value scale);
 
   bool hasMask() const { return !chain.masks.empty(); }
+  /// Whether a mask gathers from an auxiliary buffer (document ids): its
+  /// classification of a range of rows scans the range.
+  bool masksReadBuffers() const;
   bool hasDropout() const { return bool(chain.dropout); }
   double dropoutRate() const;
 

@@ -67,10 +67,15 @@ def check(case):
     # sm_90a's dK/dV of 64 x 128 spills 36-48 bytes at d 128, measured as
     # still 11-14% ahead of the 32 x 128 that does not (bench/NOTES.md).
     wide_backward = re.search(r"dkdv\S* d=128 BLOCK_M=64 BLOCK_N=128 .*wgmma", run.stderr)
+    # The deterministic backward of the combined variant (window, ALiBi,
+    # dropout) holds its loop's kept block range (KeptBlockRange.h) in
+    # registers a parameter-derived bound did not need: 20 bytes at sm_80's
+    # 168-register cap (dQ), 36 at 255 on sm_90a (dK/dV at d 128).
+    deterministic = p == "bwd-deterministic"
     if not spills or len(spills) != len(registers):
         return f"{case}: no ptxas report: {asm.stderr.strip()[:500]}"
     for n, regs in zip(spills, registers):
-        allowed = 160 if two_tiles else 64 if wide_backward else 16
+        allowed = 160 if two_tiles else 64 if wide_backward else 40 if deterministic else 16
         if n > allowed:
             return f"{case}: spills {spills} at {registers} registers: {asm.stderr.strip()[:500]}"
     os.remove(ptx)
