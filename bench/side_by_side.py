@@ -56,10 +56,10 @@ def alibi_slopes(h, device):
 # --- the providers: each returns (forward fn, backward fn) or raises -------
 
 class Flashjit:
-    def __init__(self, library, row_tiles_per_warp=None, deterministic=False):
-        # Forced tilings and the deterministic backward are A/B experiments,
-        # timed as providers of their own.
-        self.name = ("flashjit" if row_tiles_per_warp is None else f"flashjit-t{row_tiles_per_warp}") + \
+    def __init__(self, library, row_tiles_per_warp=None, deterministic=False, name=None):
+        # Forced tilings, the deterministic backward and a second build of the
+        # library are A/B experiments, timed as providers of their own.
+        self.name = name or ("flashjit" if row_tiles_per_warp is None else f"flashjit-t{row_tiles_per_warp}") + \
             ("-det" if deterministic else "")
         self.rt = flashjit.Runtime(library, row_tiles_per_warp=row_tiles_per_warp,
                                    deterministic=deterministic)
@@ -358,6 +358,9 @@ def main():
                     help="also time flashjit with these forced forward row tiles per warp (e.g. 1,2)")
     ap.add_argument("--deterministic", action="store_true",
                     help="also time flashjit's deterministic backward (flashjit-det)")
+    ap.add_argument("--ab-library", action="append", default=[], metavar="NAME=PATH",
+                    help="another build of libflashjit.so, timed as provider flashjit-NAME "
+                         "(repeatable; its kernels have their own cache keys)")
     ap.add_argument("--no-flex", action="store_true")
     ap.add_argument("--flex-ns", default="1024,4096,16384")
     ap.add_argument("--flex-dtypes", default="bf16")
@@ -372,6 +375,9 @@ def main():
     providers = [fj] + [Flashjit(args.library, int(t)) for t in args.row_tiles.split(",") if t]
     if args.deterministic:
         providers.append(Flashjit(args.library, deterministic=True))
+    for spec in args.ab_library:
+        name, path = spec.split("=", 1)
+        providers.append(Flashjit(path, name=f"flashjit-{name}"))
     providers += [Sdpa("fa2", SDPBackend.FLASH_ATTENTION), Sdpa("cudnn", SDPBackend.CUDNN_ATTENTION)]
     if not args.no_flex:
         providers.append(Flex([int(x) for x in args.flex_ns.split(",")],

@@ -109,17 +109,20 @@ bool isInvariantInInnermostLoop(Operation *op, Value divisor) {
   return loop && loop.isDefinedOutsideOfLoop(divisor);
 }
 
-/// x / y as x * (1 / y) when y is loop-invariant (error at most 1 ulp from
-/// the IEEE reciprocal plus half an ulp from the product), else as
-/// div.full.f32 (at most 2 ulp). The reciprocal is an llvm.fdiv, which this
-/// pattern does not match, placed where y is defined so that it is computed
-/// once.
+/// In a loop, x / y as x * (1 / y) when y is loop-invariant (error at most
+/// 1 ulp from the IEEE reciprocal plus half an ulp from the product), else
+/// as div.full.f32 (at most 2 ulp). The reciprocal is an llvm.fdiv, which
+/// this pattern does not match, placed where y is defined so that it is
+/// computed once. Outside loops a division runs once per thread and stays
+/// IEEE (the forward's 1 / l).
 struct DivFToFastDivision : OpRewritePattern<arith::DivFOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(arith::DivFOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.getType().isF32())
       return rewriter.notifyMatchFailure(op, "not f32");
+    if (!op->getParentOfType<LoopLikeOpInterface>())
+      return rewriter.notifyMatchFailure(op, "runs once: stays IEEE");
     Value divisor = op.getRhs();
     if (!isInvariantInInnermostLoop(op, divisor)) {
       rewriter.replaceOp(op, nvvmIntrinsic(rewriter, op.getLoc(),

@@ -41,8 +41,9 @@ def LowerMathForNvptx : Pass<"lower-math-for-nvptx", "::mlir::ModuleOp"> {
     - `arith.divf x, y` with `y` defined outside the innermost loop around
       the division becomes `x * (1 / y)`, the reciprocal computed once (IEEE)
       where `y` is defined: softcap's `s / cap` costs one multiply per
-      score. Any other f32 division becomes `div.full.f32` (at most 2 ulp)
-      instead of IEEE `div.rn.f32`, a long sequence with a slow path.
+      score. Any other f32 division in a loop becomes `div.full.f32` (at
+      most 2 ulp) instead of IEEE `div.rn.f32`, a long sequence with a slow
+      path; outside loops a division runs once and stays IEEE.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",

@@ -10,8 +10,14 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
+
 #include <cstdlib>
 #include <cstring>
+#include <elf.h>
+#include <link.h>
 
 using namespace flashjit;
 
@@ -33,9 +39,59 @@ uint64_t getU64(const char *p) {
 }
 } // namespace
 
+/// The GNU build ID (a hash the linker takes of the linked bytes) of the
+/// binary this code is part of, libflashjit.so or an executable linking the
+/// runtime statically; empty if it has none.
+static std::string ownBuildId() {
+  struct Search {
+    uintptr_t address;
+    std::string id;
+  } search{reinterpret_cast<uintptr_t>(&ownBuildId), {}};
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, size_t, void *data) -> int {
+        auto *s = static_cast<Search *>(data);
+        llvm::ArrayRef<ElfW(Phdr)> headers(info->dlpi_phdr, info->dlpi_phnum);
+        if (llvm::none_of(headers, [&](const ElfW(Phdr) & h) {
+              uintptr_t start = info->dlpi_addr + h.p_vaddr;
+              return h.p_type == PT_LOAD && s->address >= start &&
+                     s->address < start + h.p_memsz;
+            }))
+          return 0; // another object: keep looking
+        for (const ElfW(Phdr) & h : headers) {
+          if (h.p_type != PT_NOTE)
+            continue;
+          const char *p =
+              reinterpret_cast<const char *>(info->dlpi_addr + h.p_vaddr);
+          const char *end = p + h.p_memsz;
+          while (size_t(end - p) >= sizeof(ElfW(Nhdr))) {
+            auto *note = reinterpret_cast<const ElfW(Nhdr) *>(p);
+            const char *name = p + sizeof(ElfW(Nhdr));
+            const char *desc = name + llvm::alignTo(note->n_namesz, 4);
+            if (desc > end || note->n_descsz > size_t(end - desc))
+              break;
+            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+                std::memcmp(name, "GNU", 4) == 0) {
+              s->id = llvm::toHex(
+                  llvm::StringRef(desc, note->n_descsz), /*LowerCase=*/true);
+              return 1;
+            }
+            p = desc + llvm::alignTo(note->n_descsz, 4);
+          }
+        }
+        return 1;
+      },
+      &search);
+  return search.id;
+}
+
 std::string &KernelCache::compilerVersion() {
-  // Bump with any change to what the compiler emits for the same input.
-  static std::string version = "flashjit-compiler-0.3.0";
+  // The version names the entry format; the build ID makes each build of
+  // the compiler its own key space, so a changed compiler never loads what
+  // an older one wrote, whether or not the version was bumped.
+  static std::string version = [] {
+    std::string id = ownBuildId();
+    return "flashjit-compiler-0.3.0" + (id.empty() ? "" : "+" + id);
+  }();
   return version;
 }
 

@@ -56,8 +56,9 @@ public:
   static std::string keyOf(const std::string &keyMaterial);
   /// $FLASHJIT_CACHE_DIR, else $HOME/.cache/flashjit, else none.
   static std::string defaultDirectory();
-  /// What keys include besides the caller's material; tests may replace it
-  /// to play a compiler upgrade.
+  /// What keys include besides the caller's material: the entry format's
+  /// version and the build ID of the binary the compiler is linked into.
+  /// Tests may replace it to play a compiler upgrade.
   static std::string &compilerVersion();
 
   bool writesToDisk() const;

@@ -2,6 +2,9 @@
 
 #include "runtime/cache/KernelCache.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -213,6 +216,17 @@ TEST_F(KernelCacheTest, CompilerVersionIsPartOfTheKey) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->source, KernelCache::Source::built);
   EXPECT_EQ(r->entry->ptx, "new");
+}
+
+// Every build of the compiler keys its own entries: the key names the
+// binary's build ID, which the linker takes of the linked bytes.
+TEST(KernelCacheKey, CompilerVersionNamesTheBuild) {
+  const std::string &version = KernelCache::compilerVersion();
+  size_t plus = version.find('+');
+  ASSERT_NE(plus, std::string::npos) << version;
+  std::string id = version.substr(plus + 1);
+  EXPECT_GE(id.size(), 16u) << version;
+  EXPECT_TRUE(llvm::all_of(id, llvm::isHexDigit)) << version;
 }
 
 TEST_F(KernelCacheTest, FailedBuildIsReportedAndRetried) {
