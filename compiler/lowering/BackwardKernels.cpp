@@ -405,17 +405,16 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                        seqKv, args.get(a.scale));
           TensorView qView = viewOf(k, args, a.q, batch, head);
           TensorView dView = viewOf(k, args, a.dout, batch, head);
-          // With dQ, each key block starts at a different query block, so
-          // that the thread blocks' atomics do not all hit the same dQ rows
-          // at once.
           // Only query blocks in this range may be kept: the loop does not
           // test the rest.
           BlockInterval kept = keptBlockRange(
               k, variant, numQBlocks, BM, seqQ, [&](Value lo, Value hi) {
                 return variant.classifyBlock(lo, hi, kvStart, kvHi).first;
               });
-          // With dQ the loop counts kept blocks from a rotated start;
-          // without, it runs over the block indices themselves.
+          // With dQ the loop counts the kept blocks from a different start
+          // for each key block, so that the thread blocks' atomics do not
+          // all hit the same dQ rows at once; without, it runs over the
+          // block indices themselves.
           Value keptBlocks = k.sub(kept.end, kept.begin);
           Value loopBegin = withQuery ? k.c32(0) : kept.begin;
           Value loopEnd = withQuery ? keptBlocks : kept.end;

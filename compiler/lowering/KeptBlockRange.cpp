@@ -34,11 +34,10 @@ static Value bisect(KernelBuilder &k, Value lo, Value hi,
   return search.getResult(0);
 }
 
-BlockInterval flashjit::keptBlockRange(KernelBuilder &k,
-                                    const VariantLowering &variant,
-                                    Value numBlocks, int blockSize,
-                                    Value extent,
-                                    function_ref<Value(Value, Value)> mayKeep) {
+BlockInterval
+flashjit::keptBlockRange(KernelBuilder &k, const VariantLowering &variant,
+                         Value numBlocks, int blockSize, Value extent,
+                         function_ref<Value(Value, Value)> mayKeep) {
   if (!variant.hasMask() || variant.masksReadBuffers())
     return {k.c32(0), numBlocks};
   // Blocks first .. last, inclusive.

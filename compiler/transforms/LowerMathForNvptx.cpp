@@ -102,13 +102,6 @@ struct TanhToExp2 : OpRewritePattern<math::TanhOp> {
   }
 };
 
-/// Whether `divisor` keeps its value across the iterations of the innermost
-/// loop around `op`.
-bool isInvariantInInnermostLoop(Operation *op, Value divisor) {
-  auto loop = op->getParentOfType<LoopLikeOpInterface>();
-  return loop && loop.isDefinedOutsideOfLoop(divisor);
-}
-
 /// In a loop, x / y as x * (1 / y) when y is loop-invariant (error at most
 /// 1 ulp from the IEEE reciprocal plus half an ulp from the product), else
 /// as div.full.f32 (at most 2 ulp). The reciprocal is an llvm.fdiv, which
@@ -121,10 +114,11 @@ struct DivFToFastDivision : OpRewritePattern<arith::DivFOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.getType().isF32())
       return rewriter.notifyMatchFailure(op, "not f32");
-    if (!op->getParentOfType<LoopLikeOpInterface>())
+    auto loop = op->getParentOfType<LoopLikeOpInterface>();
+    if (!loop)
       return rewriter.notifyMatchFailure(op, "runs once: stays IEEE");
     Value divisor = op.getRhs();
-    if (!isInvariantInInnermostLoop(op, divisor)) {
+    if (!loop.isDefinedOutsideOfLoop(divisor)) {
       rewriter.replaceOp(op, nvvmIntrinsic(rewriter, op.getLoc(),
                                            "llvm.nvvm.div.full",
                                            {op.getLhs(), divisor}));
