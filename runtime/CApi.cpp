@@ -4,6 +4,8 @@
 
 #include "flashjit/flashjit.h"
 
+#include <cstddef>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -14,6 +16,9 @@ struct flashjit_runtime {
 };
 struct flashjit_attention {
   Attention attention;
+};
+struct flashjit_compiled {
+  CompiledKernels kernels;
 };
 
 namespace {
@@ -109,23 +114,58 @@ extern "C" {
 
 const char *flashjit_last_error(void) { return lastError.c_str(); }
 
-int flashjit_runtime_create(int device, const char *cacheDir,
-                            const char *offlineTarget,
-                            flashjit_runtime **out) {
+const char *flashjit_version(void) { return flashjit::version(); }
+
+void flashjit_runtime_options_init(flashjit_runtime_options *options) {
+  if (options)
+    *options = flashjit_runtime_options{sizeof(flashjit_runtime_options), 0,
+                                        nullptr, 0, nullptr, 0};
+}
+
+int flashjit_runtime_create_with_options(
+    const flashjit_runtime_options *options, flashjit_runtime **out) {
   if (!out)
-    return fail("flashjit_runtime_create: out is NULL");
+    return fail("flashjit_runtime_create_with_options: out is NULL");
   *out = nullptr;
-  RuntimeOptions options;
-  options.device = device;
-  if (cacheDir)
-    options.cacheDirectory = cacheDir;
-  if (offlineTarget)
-    options.offlineTarget = offlineTarget;
-  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(options);
+  if (!options)
+    return fail("flashjit_runtime_create_with_options: options is NULL");
+  // A caller built against older headers passes a smaller struct (the
+  // fields it lacks keep their defaults); one from newer headers, fields
+  // this library cannot honour.
+  if (options->size < offsetof(flashjit_runtime_options, device) ||
+      options->size > sizeof(flashjit_runtime_options))
+    return fail("flashjit_runtime_options.size is " +
+                std::to_string(options->size) + "; this library takes up to " +
+                std::to_string(sizeof(flashjit_runtime_options)) +
+                " (call flashjit_runtime_options_init)");
+  flashjit_runtime_options given;
+  flashjit_runtime_options_init(&given);
+  std::memcpy(&given, options, options->size);
+  options = &given;
+  RuntimeOptions cpp;
+  cpp.device = options->device;
+  if (options->cache_dir)
+    cpp.cacheDirectory = options->cache_dir;
+  cpp.memoryCacheOnly = options->memory_cache_only != 0;
+  if (options->offline_target)
+    cpp.offlineTarget = options->offline_target;
+  cpp.deterministic = options->deterministic != 0;
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(cpp);
   if (!runtime)
     return fail(runtime.error());
   *out = new (std::nothrow) flashjit_runtime{*runtime};
   return *out ? FLASHJIT_OK : fail("out of host memory");
+}
+
+int flashjit_runtime_create(int device, const char *cacheDir,
+                            const char *offlineTarget,
+                            flashjit_runtime **out) {
+  flashjit_runtime_options options;
+  flashjit_runtime_options_init(&options);
+  options.device = device;
+  options.cache_dir = cacheDir;
+  options.offline_target = offlineTarget;
+  return flashjit_runtime_create_with_options(&options, out);
 }
 
 void flashjit_runtime_destroy(flashjit_runtime *runtime) { delete runtime; }
@@ -165,6 +205,39 @@ int flashjit_attention_create_from_text(flashjit_runtime *runtime,
 void flashjit_attention_destroy(flashjit_attention *attention) {
   delete attention;
 }
+
+int flashjit_attention_compile(const flashjit_attention *attention,
+                               flashjit_pass pass, int32_t headDim,
+                               flashjit_dtype dtype, flashjit_compiled **out) {
+  if (!out)
+    return fail("flashjit_attention_compile: out is NULL");
+  *out = nullptr;
+  if (!attention)
+    return fail("attention is NULL");
+  if (pass != FLASHJIT_FORWARD && pass != FLASHJIT_BACKWARD)
+    return fail("unknown pass " + std::to_string(int(pass)) +
+                "; FLASHJIT_FORWARD or FLASHJIT_BACKWARD");
+  if (dtype != FLASHJIT_F16 && dtype != FLASHJIT_BF16)
+    return fail("kernels take FLASHJIT_F16 or FLASHJIT_BF16 inputs");
+  Expected<CompiledKernels> compiled = attention->attention.compile(
+      pass == FLASHJIT_FORWARD ? Pass::forward : Pass::backward, headDim,
+      DType(dtype));
+  if (!compiled)
+    return fail(compiled.error());
+  *out = new (std::nothrow) flashjit_compiled{std::move(*compiled)};
+  return *out ? FLASHJIT_OK : fail("out of host memory");
+}
+
+const char *flashjit_compiled_target(const flashjit_compiled *compiled) {
+  return compiled ? compiled->kernels.target.c_str() : "";
+}
+const char *flashjit_compiled_ptx(const flashjit_compiled *compiled) {
+  return compiled ? compiled->kernels.ptx.c_str() : "";
+}
+const char *flashjit_compiled_metadata(const flashjit_compiled *compiled) {
+  return compiled ? compiled->kernels.metadata.c_str() : "";
+}
+void flashjit_compiled_destroy(flashjit_compiled *compiled) { delete compiled; }
 
 int flashjit_forward(const flashjit_attention *attention,
                      const flashjit_tensor *q, const flashjit_tensor *k,

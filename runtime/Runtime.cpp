@@ -5,11 +5,14 @@
 #include "compiler/Compiler.h"
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/frontend/ProgramState.h"
+#include "compiler/lowering/KernelMetadata.h"
 #include "runtime/Logging.h"
 #include "runtime/Validation.h"
 #include "runtime/cache/KernelCache.h"
 #include "runtime/driver/CudaContext.h"
 #include "runtime/driver/CudaDriver.h"
+
+#include "flashjit/version.h"
 
 #include <algorithm>
 #include <chrono>
@@ -25,53 +28,10 @@ using namespace flashjit;
 using mlir::cast;
 
 //===----------------------------------------------------------------------===//
-// Kernel metadata in the cache
+// Loaded passes
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-std::string serializeKernels(const std::vector<KernelInfo> &kernels) {
-  std::ostringstream os;
-  for (const KernelInfo &k : kernels) {
-    const Schedule &s = k.schedule;
-    os << "kernel " << k.name << ' ' << int(k.kind) << ' ' << s.headDim << ' '
-       << s.blockM << ' ' << s.blockN << ' ' << s.numWarps << ' ' << s.numStages
-       << ' ' << s.headDimSplit << ' ' << s.sharedMemoryBytes << ' '
-       << k.args.size() << '\n';
-    for (const KernelArg &a : k.args)
-      os << a.name << ' ' << int(a.kind) << '\n';
-  }
-  return os.str();
-}
-
-std::optional<std::vector<KernelInfo>> parseKernels(const std::string &text) {
-  std::istringstream is(text);
-  std::vector<KernelInfo> kernels;
-  std::string word;
-  while (is >> word) {
-    if (word != "kernel")
-      return std::nullopt;
-    KernelInfo k;
-    int kind = 0;
-    size_t numArgs = 0;
-    Schedule &s = k.schedule;
-    if (!(is >> k.name >> kind >> s.headDim >> s.blockM >> s.blockN >>
-          s.numWarps >> s.numStages >> s.headDimSplit >> s.sharedMemoryBytes >>
-          numArgs))
-      return std::nullopt;
-    k.kind = s.kind = KernelKind(kind);
-    for (size_t i = 0; i < numArgs; ++i) {
-      KernelArg a;
-      int argKind = 0;
-      if (!(is >> a.name >> argKind))
-        return std::nullopt;
-      a.kind = KernelArg::Kind(argKind);
-      k.args.push_back(a);
-    }
-    kernels.push_back(std::move(k));
-  }
-  return kernels;
-}
 
 /// A compiled pass loaded into the runtime's context.
 struct LoadedPass {
@@ -108,6 +68,8 @@ struct Runtime::State {
         driver->cuModuleUnload(pass->module);
   }
 };
+
+const char *flashjit::version() { return FLASHJIT_VERSION_STRING; }
 
 Runtime::Runtime(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Runtime::~Runtime() = default;
@@ -244,50 +206,69 @@ Expected<std::string> linkCubin(const CudaDriver &d, const std::string &ptx) {
   return bytes;
 }
 
-/// Compiles (or finds) the kernels of `pass` for `shape` and loads them.
-Expected<std::shared_ptr<LoadedPass>>
-loadPass(Runtime::State &rt, const Attention::State &attention,
-         CompilePass pass, const LaunchShape &shape) {
+/// What identifies one compile of a variant: the cache key's material.
+struct PassRequest {
+  CompilePass pass;
+  int headDim;
+  DType dtype;
+};
+
+CompileOptions compileOptionsFor(const Runtime::State &rt,
+                                 const PassRequest &request) {
   CompileOptions options;
   options.target = rt.target;
-  options.headDim = int(shape.headDim);
+  options.headDim = request.headDim;
   options.inputType =
-      shape.dtype == DType::f16 ? InputType::f16 : InputType::bf16;
-  options.pass = pass;
+      request.dtype == DType::f16 ? InputType::f16 : InputType::bf16;
+  options.pass = request.pass;
   options.rowTilesPerWarp = rt.rowTilesPerWarp;
   options.blockM = rt.blockM;
   options.blockN = rt.blockN;
-  options.deterministic = rt.deterministic && pass == CompilePass::backward;
+  options.deterministic =
+      rt.deterministic && request.pass == CompilePass::backward;
+  return options;
+}
+
+std::string keyMaterial(const Runtime::State &rt,
+                        const Attention::State &attention,
+                        const PassRequest &request) {
   std::string material = attention.text + "\n" + rt.target.arch +
-                         " d=" + std::to_string(shape.headDim) + " " +
-                         stringifyDType(shape.dtype) + " " +
-                         stringifyCompilePass(pass);
+                         " d=" + std::to_string(request.headDim) + " " +
+                         stringifyDType(request.dtype) + " " +
+                         stringifyCompilePass(request.pass);
   if (rt.rowTilesPerWarp != 0) // a forced tiling; the default needs none
     material += " tiles/warp=" + std::to_string(rt.rowTilesPerWarp);
   if (rt.blockM || rt.blockN)
     material += " blocks=" + std::to_string(rt.blockM) + "x" +
                 std::to_string(rt.blockN);
-  if (options.deterministic)
+  if (rt.deterministic && request.pass == CompilePass::backward)
     material += " deterministic";
-  std::string key = KernelCache::keyOf(material);
-  {
-    std::lock_guard<std::mutex> lock(rt.mutex);
-    auto it = rt.loaded.find(key);
-    if (it != rt.loaded.end())
-      return it->second;
-  }
+  return material;
+}
+
+std::string stemOf(const Attention::State &attention,
+                   const PassRequest &request) {
+  return attention.program.name() + "-" + stringifyCompilePass(request.pass) +
+         "-d" + std::to_string(request.headDim) + "-" +
+         stringifyDType(request.dtype);
+}
+
+/// The cache entry of `request`: from memory, from disk, or compiled now
+/// (then linked to a cubin when there is a device).
+Expected<KernelCache::Lookup> compiledPass(Runtime::State &rt,
+                                           const Attention::State &attention,
+                                           const PassRequest &request) {
   auto start = std::chrono::steady_clock::now();
-  std::string stem =
-      attention.program.name() + "-" + stringifyCompilePass(pass) + "-d" +
-      std::to_string(shape.headDim) + "-" + stringifyDType(shape.dtype);
-  Expected<KernelCache::Lookup> lookup =
-      rt.cache->getOrBuild(material, [&]() -> Expected<CacheEntry> {
+  std::string stem = stemOf(attention, request);
+  Expected<KernelCache::Lookup> lookup = rt.cache->getOrBuild(
+      keyMaterial(rt, attention, request), [&]() -> Expected<CacheEntry> {
         Expected<CompiledPass> compiled =
-            compileProgram(attention.program, options, dumperFor(stem));
+            compileProgram(attention.program, compileOptionsFor(rt, request),
+                           dumperFor(stem));
         if (!compiled)
           return compiled.error();
         CacheEntry entry{compiled->ptx, "",
-                         serializeKernels(compiled->kernels)};
+                         kernelMetadataJson(compiled->kernels, rt.target.arch)};
         if (rt.driver) {
           Expected<std::string> cubin = linkCubin(*rt.driver, entry.ptx);
           if (!cubin)
@@ -306,19 +287,21 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
                            ? "loaded from the disk cache"
                            : "found in memory";
   logger().debug("{}: {} in {:.1f} ms", stem, source, ms);
+  return lookup;
+}
 
-  std::optional<std::vector<KernelInfo>> kernels =
-      parseKernels(lookup->entry->metadata);
+/// Loads a cache entry's image into the current context.
+Expected<std::shared_ptr<LoadedPass>> loadModule(const CudaDriver &d,
+                                                 const CacheEntry &entry,
+                                                 const std::string &stem) {
+  Expected<std::vector<KernelInfo>> kernels =
+      parseKernelMetadata(entry.metadata);
   if (!kernels)
-    return Error("the cached metadata of " + stem + " is unreadable");
+    return Error("the cached metadata of " + stem +
+                 " is unreadable: " + kernels.error().message());
   auto loaded = std::make_shared<LoadedPass>();
   loaded->kernels = std::move(*kernels);
-  if (!rt.driver)
-    return Error("no device: this runtime compiles for " + rt.target.arch +
-                 " but cannot launch");
-  const CudaDriver &d = *rt.driver;
-  const std::string &image =
-      lookup->entry->cubin.empty() ? lookup->entry->ptx : lookup->entry->cubin;
+  const std::string &image = entry.cubin.empty() ? entry.ptx : entry.cubin;
   std::string terminated = image + '\0';
   if (auto e = d.check("cuModuleLoadData",
                        d.cuModuleLoadData(&loaded->module, terminated.data())))
@@ -336,10 +319,35 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
       return *e;
     loaded->functions.push_back(f);
   }
+  return loaded;
+}
+
+/// Compiles (or finds) the kernels of `pass` for `shape` and loads them.
+Expected<std::shared_ptr<LoadedPass>>
+loadPass(Runtime::State &rt, const Attention::State &attention,
+         CompilePass pass, const LaunchShape &shape) {
+  PassRequest request{pass, int(shape.headDim), shape.dtype};
+  std::string key = KernelCache::keyOf(keyMaterial(rt, attention, request));
+  {
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    auto it = rt.loaded.find(key);
+    if (it != rt.loaded.end())
+      return it->second;
+  }
+  Expected<KernelCache::Lookup> lookup = compiledPass(rt, attention, request);
+  if (!lookup)
+    return lookup.error();
+  if (!rt.driver)
+    return Error("no device: this runtime compiles for " + rt.target.arch +
+                 " but cannot launch");
+  Expected<std::shared_ptr<LoadedPass>> loaded =
+      loadModule(*rt.driver, *lookup->entry, stemOf(attention, request));
+  if (!loaded)
+    return loaded.error();
   std::lock_guard<std::mutex> lock(rt.mutex);
-  auto [it, inserted] = rt.loaded.emplace(key, loaded);
+  auto [it, inserted] = rt.loaded.emplace(key, *loaded);
   if (!inserted) // another thread loaded it meanwhile
-    d.cuModuleUnload(loaded->module);
+    rt.driver->cuModuleUnload((*loaded)->module);
   return it->second;
 }
 
@@ -389,11 +397,26 @@ ArgValues commonArgs(const LaunchShape &s, const TensorView &q,
   return a;
 }
 
-/// Launches kernel `i` of `pass` on `grid`.
+unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
+
+/// The grid of `kernel` for `shape`, by its rule.
+std::pair<unsigned, unsigned> gridOf(const KernelInfo &kernel,
+                                     const LaunchShape &shape) {
+  GridRule rule = gridRuleOf(kernel.schedule);
+  int64_t rows = rule.rows == GridRule::Rows::seqlenQ    ? shape.seqlenQ
+                 : rule.rows == GridRule::Rows::seqlenKv ? shape.seqlenKv
+                                     : shape.seqlenQ * shape.headDim / 8;
+  int64_t heads = rule.keyValueHeads ? shape.headsKv : shape.headsQ;
+  return {ceilDiv(rows, rule.rowsPerBlock) * unsigned(rule.multiplier),
+          unsigned(shape.batch * heads)};
+}
+
+/// Launches kernel `i` of `pass` on the grid its rule gives for `shape`.
 Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
-              unsigned gridX, unsigned gridY, const ArgValues &values,
+              const LaunchShape &shape, const ArgValues &values,
               void *stream) {
   const KernelInfo &k = pass.kernels[i];
+  auto [gridX, gridY] = gridOf(k, shape);
   std::vector<std::variant<uint64_t, int64_t, int32_t, float>> storage;
   storage.reserve(k.args.size());
   std::vector<void *> pointers;
@@ -428,8 +451,6 @@ Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
     return d.error(("cuLaunchKernel(" + k.name + ")").c_str(), r);
   return {};
 }
-
-unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 
 /// What forward and backward hold while they launch: the validated shape,
 /// the device's primary context pushed, the pass loaded.
@@ -486,9 +507,7 @@ Status Attention::forward(const TensorView &q, const TensorView &k,
     return {}; // nothing to compute
   const LaunchShape &shape = (*prepared)->shape;
   const LoadedPass &pass = *(*prepared)->pass;
-  return launch(*(*prepared)->runtime, pass, 0,
-                ceilDiv(shape.seqlenQ, pass.kernels.at(0).schedule.blockM),
-                unsigned(shape.batch * shape.headsQ),
+  return launch(*(*prepared)->runtime, pass, 0, shape,
                 commonArgs(shape, q, k, v, o, lse, params), stream);
 }
 
@@ -544,35 +563,40 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
                          d.cuMemsetD32Async(workspace + statsBytes, 0,
                                             accumElements, cuStream)))
       status = *e;
-  for (size_t i = 0; i < kernels.size() && status.ok(); ++i) {
-    const Schedule &s = kernels[i].schedule;
-    unsigned heads = unsigned(shape.batch * shape.headsQ);
-    switch (kernels[i].kind) {
-    case KernelKind::backwardDelta:
-      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.numThreads()), heads,
-                      args, stream);
-      break;
-    case KernelKind::backwardKeyValue:
-    case KernelKind::backwardKeyValueQuery:
-      status = launch(rt, pass, i,
-                      ceilDiv(shape.seqlenKv, s.blockN) * s.headDimSplit,
-                      unsigned(shape.batch * shape.headsKv), args, stream);
-      break;
-    case KernelKind::backwardQuery:
-      status = launch(rt, pass, i, ceilDiv(shape.seqlenQ, s.blockM), heads, args,
-                      stream);
-      break;
-    case KernelKind::backwardQueryConvert: // 8 elements per thread
-      status = launch(rt, pass, i,
-                      ceilDiv(shape.seqlenQ * shape.headDim / 8,
-                              s.numThreads()),
-                      heads, args, stream);
-      break;
-    case KernelKind::forward:
-      status = Error("internal: a forward kernel in the backward pass");
-      break;
-    }
-  }
+  for (size_t i = 0; i < kernels.size() && status.ok(); ++i)
+    status = kernels[i].kind == KernelKind::forward
+                 ? Error("internal: a forward kernel in the backward pass")
+                 : launch(rt, pass, i, shape, args, stream);
   d.cuMemFreeAsync(workspace, cuStream);
   return status;
+}
+
+Expected<CompiledKernels> Attention::compile(Pass pass, int headDim,
+                                             DType dtype) const {
+  if (dtype != DType::f16 && dtype != DType::bf16)
+    return Error(std::string("Attention::compile: dtype must be f16 or "
+                             "bf16, not ") +
+                 stringifyDType(dtype));
+  Runtime::State &rt = state_->runtime->state();
+  PassRequest request{pass == Pass::forward ? CompilePass::forward
+                                            : CompilePass::backward,
+                      headDim, dtype};
+  Expected<KernelCache::Lookup> lookup = compiledPass(rt, *state_, request);
+  if (!lookup)
+    return lookup.error();
+  const CacheEntry &entry = *lookup->entry;
+  Expected<std::vector<KernelInfo>> kernels =
+      parseKernelMetadata(entry.metadata);
+  if (!kernels)
+    return kernels.error();
+  CompiledKernels compiled{rt.target.arch, entry.ptx, entry.metadata, {}};
+  for (const KernelInfo &k : *kernels) {
+    KernelSignature signature{k.name, stringifyKernelKind(k.kind),
+                              k.schedule.numThreads(),
+                              k.schedule.sharedMemoryBytes, {}};
+    for (const KernelArg &arg : k.args)
+      signature.params.emplace_back(arg.name, stringifyKernelArgKind(arg.kind));
+    compiled.kernels.push_back(std::move(signature));
+  }
+  return compiled;
 }

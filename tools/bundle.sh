@@ -13,12 +13,16 @@ out=$root/.bundle
 "$root/tools/build.sh" deps
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DFLASHJIT_LINK_DYLIB=OFF >/dev/null
-tools=()
-[ "${1:-}" = --with-tools ] && tools=(flashjit-ptx flashjit)
-cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${tools[@]}" flashjit-run flashjit-gpu-tests FlashjitShared
+targets=(flashjit-run flashjit-gpu-tests flashjit)
+binaries=(flashjit-run flashjit-gpu-tests)
+if [ "${1:-}" = --with-tools ]; then
+  targets+=(flashjit-ptx flashjit-main)
+  binaries+=(flashjit-ptx flashjit)
+fi
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
 rm -rf "$out" && mkdir -p "$out"
-for t in "${tools[@]}" flashjit-run flashjit-gpu-tests; do cp "$build/bin/$t" "$out/"; done
-cp "$build/lib/libflashjit.so" "$out/"
+for b in "${binaries[@]}"; do cp "$build/bin/$b" "$out/"; done
+cp -L "$build/lib/libflashjit.so" "$out/"
 strip "$out"/*
 # Nothing from LLVM or MLIR may be left to the dynamic loader.
 if ldd "$out"/* | grep -E "libLLVM|libMLIR|libstdc\+\+"; then

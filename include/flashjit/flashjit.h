@@ -25,6 +25,7 @@
 #include "flashjit/kernels.h"
 #include "flashjit/program.h"
 #include "flashjit/status.h"
+#include "flashjit/version.h"
 
 #include <cstdint>
 #include <map>
@@ -35,6 +36,10 @@
 #include <vector>
 
 namespace flashjit {
+
+/// The library's version, "0.4.0": FLASHJIT_VERSION_STRING of the headers
+/// it was built with.
+const char *version();
 
 enum class DType { f16, bf16, f32, i32 };
 const char *stringifyDType(DType type);
@@ -77,7 +82,8 @@ struct AttentionParams {
 struct RuntimeOptions {
   /// The CUDA device ordinal.
   int device = 0;
-  /// Cache directory; empty: $FLASHJIT_CACHE_DIR, else ~/.cache/flashjit.
+  /// Cache directory; empty: $FLASHJIT_CACHE_DIR, else
+  /// $XDG_CACHE_HOME/flashjit, else ~/.cache/flashjit.
   std::string cacheDirectory;
   /// Do not cache on disk at all.
   bool memoryCacheOnly = false;
@@ -135,6 +141,29 @@ private:
   std::optional<Error> error_;
 };
 
+/// The two passes of attention: O and the log-sum-exp, and the gradients.
+enum class Pass { forward, backward };
+
+/// What launching one compiled kernel takes.
+struct KernelSignature {
+  std::string name; ///< the PTX entry
+  std::string kind; ///< forward, backward_delta, backward_dkdvdq, ...
+  int threads = 0;
+  int sharedMemoryBytes = 0; ///< dynamic shared memory
+  /// The parameters in order: (name, kind), kind one of ptr, i32, i64, f32.
+  std::vector<std::pair<std::string, std::string>> params;
+};
+
+/// One pass of a variant compiled ahead of time.
+struct CompiledKernels {
+  std::string target; ///< sm_90a, ...
+  std::string ptx;    ///< one module holding every kernel of the pass
+  /// Each kernel's signature, grid rule and whole schedule as JSON: the
+  /// format the kernel cache and `flashjit-ptx --signature` use.
+  std::string metadata;
+  std::vector<KernelSignature> kernels;
+};
+
 /// One variant, ready to launch.
 class Attention {
 public:
@@ -152,6 +181,12 @@ public:
                   const TensorView &dO, const TensorView &dq,
                   const TensorView &dk, const TensorView &dv,
                   const AttentionParams &params, void *stream = nullptr) const;
+
+  /// The kernels of `pass` for the runtime's target, head dim and dtype
+  /// (f16 or bf16), without launching anything: ahead-of-time export, and
+  /// the way to warm the cache. Works offline (RuntimeOptions::
+  /// offlineTarget).
+  Expected<CompiledKernels> compile(Pass pass, int headDim, DType dtype) const;
 
   const Program &program() const;
 

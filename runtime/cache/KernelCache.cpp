@@ -4,6 +4,8 @@
 
 #include "runtime/Logging.h"
 
+#include "flashjit/version.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -89,7 +91,8 @@ std::string &KernelCache::compilerVersion() {
   // an older one wrote, whether or not the version was bumped.
   static std::string version = [] {
     std::string id = ownBuildId();
-    return "flashjit-compiler-0.3.0" + (id.empty() ? "" : "+" + id);
+    return std::string("flashjit-compiler-") + FLASHJIT_VERSION_STRING +
+           (id.empty() ? "" : "+" + id);
   }();
   return version;
 }
@@ -109,6 +112,9 @@ std::string KernelCache::keyOf(const std::string &material) {
 std::string KernelCache::defaultDirectory() {
   if (const char *dir = std::getenv("FLASHJIT_CACHE_DIR"))
     return dir;
+  // The XDG base directory rule: a relative XDG_CACHE_HOME is ignored.
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/')
+    return std::string(xdg) + "/flashjit";
   if (const char *home = std::getenv("HOME"))
     return std::string(home) + "/.cache/flashjit";
   return "";

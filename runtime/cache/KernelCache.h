@@ -54,7 +54,8 @@ public:
   /// The file name an entry is stored under: a 128-bit hash of the
   /// compiler version and `keyMaterial`.
   static std::string keyOf(const std::string &keyMaterial);
-  /// $FLASHJIT_CACHE_DIR, else $HOME/.cache/flashjit, else none.
+  /// $FLASHJIT_CACHE_DIR, else $XDG_CACHE_HOME/flashjit (an absolute
+  /// one), else $HOME/.cache/flashjit, else none (memory only).
   static std::string defaultDirectory();
   /// What keys include besides the caller's material: the entry format's
   /// version and the build ID of the binary the compiler is linked into.

@@ -92,12 +92,12 @@ def main():
                 (B, H, Hkv, Nq, Nkv), scale,
                 {"q": q, "k": k, "v": v, "o": o, "do": do, "dq": dq, "dk": dk, "dv": dv},
                 extra, lse=lse, delta=delta, lse_log2=lse_log2, dq_accum=dq_accum)
-            fk.launch(((Nq + fsig["block_m"] - 1) // fsig["block_m"], B * H), values)
+            fk.launch(((Nq + fsig["schedule"]["block_m"] - 1) // fsig["schedule"]["block_m"], B * H), values)
             s = bsigs["backward_delta"]
             bk["backward_delta"].launch(((Nq + s["threads"] - 1) // s["threads"], B * H), values)
             kv = "backward_dkdvdq" if "backward_dkdvdq" in bsigs else "backward_dkdv"
             s = bsigs[kv]
-            bk[kv].launch((((Nkv + s["block_n"] - 1) // s["block_n"]) * s["head_dim_split"],
+            bk[kv].launch((((Nkv + s["schedule"]["block_n"] - 1) // s["schedule"]["block_n"]) * s["schedule"]["head_dim_split"],
                            B * Hkv), values)
             if kv == "backward_dkdvdq":
                 s = bsigs["backward_dq_convert"]
@@ -105,7 +105,7 @@ def main():
                     ((Nq * D // 8 + s["threads"] - 1) // s["threads"], B * H), values)
             else:
                 s = bsigs["backward_dq"]
-                bk["backward_dq"].launch(((Nq + s["block_m"] - 1) // s["block_m"], B * H), values)
+                bk["backward_dq"].launch(((Nq + s["schedule"]["block_m"] - 1) // s["schedule"]["block_m"], B * H), values)
             torch.cuda.synchronize()
             ref64 = reference_grads(variant, q, k, v, do, scale, extra, torch.float64, dtype)
             reflp = reference_grads(variant, q, k, v, do, scale, extra, dtype, dtype)

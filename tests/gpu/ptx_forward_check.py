@@ -236,7 +236,7 @@ def run_case(kernel, variant, dtype, B, H, Hkv, Nq, Nkv, D, std):
     extra = extras_for(variant, B, H, max(Nq, Nkv), dev)
     values = launch_values((B, H, Hkv, Nq, Nkv), scale, {"q": q, "k": k, "v": v, "o": o},
                            extra, lse=lse)
-    grid = ((Nq + kernel.sig["block_m"] - 1) // kernel.sig["block_m"], B * H)
+    grid = ((Nq + kernel.sig["schedule"]["block_m"] - 1) // kernel.sig["schedule"]["block_m"], B * H)
     kernel.launch(grid, values)
     torch.cuda.synchronize()
     o64, lse64, olp, lselp = reference(variant, q, k, v, scale, extra, dtype)

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Compiler.h"
+#include "compiler/lowering/KernelMetadata.h"
 #include "flashjit/kernels.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -64,28 +65,6 @@ static cl::opt<bool> deterministic(
     "deterministic",
     cl::desc("the backward without atomics: delta, dK/dV and dQ kernels"),
     cl::cat(toolOptions));
-
-/// {"kernels": [{"name", "kind", "block_m", "block_n", "threads",
-/// "shared_memory_bytes", "args": [{"name", "kind"}]}]}
-static std::string signatureJson(const CompiledPass &compiled) {
-  std::string out = "{\"kernels\": [";
-  for (auto [i, kernel] : llvm::enumerate(compiled.kernels)) {
-    const Schedule &s = kernel.schedule;
-    out += (i ? ", " : "") + std::string("{\"name\": \"") + kernel.name +
-           "\", \"kind\": \"" + stringifyKernelKind(kernel.kind) +
-           "\", \"block_m\": " + std::to_string(s.blockM) +
-           ", \"block_n\": " + std::to_string(s.blockN) +
-           ", \"threads\": " + std::to_string(s.numThreads()) +
-           ", \"head_dim_split\": " + std::to_string(s.headDimSplit) +
-           ", \"shared_memory_bytes\": " + std::to_string(s.sharedMemoryBytes) +
-           ", \"args\": [";
-    for (auto [j, arg] : llvm::enumerate(kernel.args))
-      out += (j ? ", " : "") + std::string("{\"name\": \"") + arg.name +
-             "\", \"kind\": \"" + stringifyKernelArgKind(arg.kind) + "\"}";
-    out += "]}";
-  }
-  return out + "]}\n";
-}
 
 static int fail(const std::string &message) {
   llvm::errs() << "flashjit-ptx: " << message << "\n";
@@ -156,7 +135,7 @@ int main(int argc, char **argv) {
     llvm::raw_fd_ostream sig(signatureFile, ec, llvm::sys::fs::OF_Text);
     if (ec)
       return fail("cannot write '" + signatureFile + "': " + ec.message());
-    sig << signatureJson(*compiled);
+    sig << kernelMetadataJson(compiled->kernels, target->arch);
   }
   llvm::raw_fd_ostream out(output, ec, llvm::sys::fs::OF_Text);
   if (ec)
