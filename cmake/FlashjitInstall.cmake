@@ -27,7 +27,12 @@ install(FILES ${PROJECT_BINARY_DIR}/flashjitConfig.cmake
   ${PROJECT_BINARY_DIR}/flashjitConfigVersion.cmake
   DESTINATION ${FLASHJIT_CMAKE_DIR})
 
-# pkg-config wants paths relative to ${prefix} where it can have them.
+# pkg-config wants paths relative to ${prefix} where it can have them, and
+# the prefix relative to the .pc file so that `cmake --install --prefix`
+# anywhere gives a file that works.
+file(RELATIVE_PATH FLASHJIT_PC_UP
+  /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" FLASHJIT_PC_UP "${FLASHJIT_PC_UP}")
 foreach(dir LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
     set(FLASHJIT_PC_${dir} "${CMAKE_INSTALL_${dir}}")

@@ -19,6 +19,7 @@ packages=(
   cmake ninja-build g++ ccache python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev libzstd-dev
+  pkgconf
 )
 
 deps() {
@@ -47,8 +48,11 @@ sanitized() {
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
     -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
   cmake --build "$dir" -j "$jobs"
+  # Not the tests that load the instrumented libflashjit.so from plain
+  # programs (C, Python, the examples): the API tests load it from an
+  # instrumented one.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" -LE '^shared-library$'
 }
 
 fuzz() {

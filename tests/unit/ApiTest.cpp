@@ -15,7 +15,9 @@
 #include <functional>
 #include <sstream>
 
+#include <cstddef>
 #include <cstdlib>
+#include <optional>
 #include <unistd.h>
 
 using namespace flashjit;
@@ -470,4 +472,127 @@ TEST(Api, DeterministicEnvironmentValueIsChecked) {
   EXPECT_TRUE(contains(r.error().message(),
                        "FLASHJIT_DETERMINISTIC must be 0 or 1, not 'yes'"))
       << r.error().message();
+}
+
+TEST(Api, VersionMatchesTheHeaders) {
+  EXPECT_STREQ(flashjit::version(), FLASHJIT_VERSION_STRING);
+  EXPECT_STREQ(flashjit_version(), FLASHJIT_VERSION_STRING);
+}
+
+TEST(Api, CompileAheadOfTimeGivesPtxAndSignatures) {
+  Expected<Attention> causal =
+      Attention::create(offlineRuntime(), *builtinVariant("causal"));
+  ASSERT_TRUE(causal);
+  Expected<CompiledKernels> forward =
+      causal->compile(Pass::forward, 128, DType::bf16);
+  ASSERT_TRUE(forward) << forward.error().message();
+  EXPECT_EQ(forward->target, "sm_90a");
+  ASSERT_EQ(forward->kernels.size(), 1u);
+  const KernelSignature &kernel = forward->kernels[0];
+  EXPECT_EQ(kernel.name, "flashjit_causal_forward");
+  EXPECT_EQ(kernel.kind, "forward");
+  EXPECT_TRUE(contains(forward->ptx, ".entry flashjit_causal_forward("));
+  EXPECT_GT(kernel.threads, 0);
+  EXPECT_GT(kernel.sharedMemoryBytes, 0);
+  ASSERT_FALSE(kernel.params.empty());
+  EXPECT_EQ(kernel.params[0], std::make_pair(std::string("q"), std::string("ptr")));
+  EXPECT_TRUE(contains(forward->metadata, "\"rows\": \"seqlen_q\""))
+      << forward->metadata;
+
+  Expected<CompiledKernels> backward =
+      causal->compile(Pass::backward, 64, DType::f16);
+  ASSERT_TRUE(backward) << backward.error().message();
+  std::vector<std::string> kinds;
+  for (const KernelSignature &k : backward->kernels)
+    kinds.push_back(k.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"backward_delta", "backward_dkdvdq",
+                                             "backward_dq_convert"}));
+
+  Expected<CompiledKernels> d80 = causal->compile(Pass::forward, 80, DType::bf16);
+  ASSERT_FALSE(d80);
+  EXPECT_TRUE(contains(d80.error().message(), "80")) << d80.error().message();
+  Expected<CompiledKernels> f32 = causal->compile(Pass::forward, 64, DType::f32);
+  ASSERT_FALSE(f32);
+  EXPECT_TRUE(contains(f32.error().message(), "f16 or bf16"))
+      << f32.error().message();
+}
+
+/// Sets an environment variable for one scope, then restores it.
+class ScopedEnv {
+public:
+  ScopedEnv(const char *name, const char *value) : name_(name) {
+    if (const char *old = std::getenv(name))
+      old_ = old;
+    value ? setenv(name, value, 1) : unsetenv(name);
+  }
+  ~ScopedEnv() { old_ ? setenv(name_, old_->c_str(), 1) : unsetenv(name_); }
+
+private:
+  const char *name_;
+  std::optional<std::string> old_;
+};
+
+TEST(Api, CacheDirectoryFollowsXdgCacheHome) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("flashjit-xdg-" + std::to_string(getpid()));
+  ScopedEnv cacheDir("FLASHJIT_CACHE_DIR", nullptr);
+  ScopedEnv xdg("XDG_CACHE_HOME", dir.c_str());
+  RuntimeOptions options;
+  options.offlineTarget = "sm_80";
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(options);
+  ASSERT_TRUE(runtime) << runtime.error().message();
+  Expected<Attention> full =
+      Attention::create(*runtime, *builtinVariant("full"));
+  ASSERT_TRUE(full);
+  ASSERT_TRUE(full->compile(Pass::forward, 64, DType::bf16));
+  EXPECT_TRUE(std::filesystem::exists(dir / "flashjit"));
+  EXPECT_FALSE(std::filesystem::is_empty(dir / "flashjit"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CApi, RuntimeOptionsAreSized) {
+  flashjit_runtime_options options;
+  flashjit_runtime_options_init(&options);
+  EXPECT_EQ(options.size, sizeof(flashjit_runtime_options));
+  options.offline_target = "sm_90a";
+  options.memory_cache_only = 1;
+  flashjit_runtime *rt = nullptr;
+  // Older headers: a prefix of today's struct, the rest defaulted.
+  options.size = offsetof(flashjit_runtime_options, deterministic);
+  ASSERT_EQ(flashjit_runtime_create_with_options(&options, &rt), FLASHJIT_OK)
+      << flashjit_last_error();
+  flashjit_runtime_destroy(rt);
+  options.size = sizeof(options) + 4;
+  EXPECT_EQ(flashjit_runtime_create_with_options(&options, &rt),
+            FLASHJIT_ERROR);
+  EXPECT_TRUE(contains(flashjit_last_error(), "flashjit_runtime_options.size"))
+      << flashjit_last_error();
+  EXPECT_EQ(rt, nullptr);
+  EXPECT_EQ(flashjit_runtime_create_with_options(nullptr, &rt), FLASHJIT_ERROR);
+  EXPECT_TRUE(contains(flashjit_last_error(), "options is NULL"));
+}
+
+TEST(CApi, CompileAheadOfTime) {
+  flashjit_runtime *rt = nullptr;
+  ASSERT_EQ(flashjit_runtime_create(0, nullptr, "sm_80", &rt), FLASHJIT_OK);
+  flashjit_attention *att = nullptr;
+  ASSERT_EQ(flashjit_attention_create_builtin(rt, "alibi", &att), FLASHJIT_OK);
+  flashjit_compiled *compiled = nullptr;
+  ASSERT_EQ(flashjit_attention_compile(att, FLASHJIT_FORWARD, 64,
+                                       FLASHJIT_F16, &compiled),
+            FLASHJIT_OK)
+      << flashjit_last_error();
+  EXPECT_STREQ(flashjit_compiled_target(compiled), "sm_80");
+  EXPECT_TRUE(contains(flashjit_compiled_ptx(compiled), ".target sm_80"));
+  EXPECT_TRUE(contains(flashjit_compiled_metadata(compiled), "\"slopes\""));
+  flashjit_compiled_destroy(compiled);
+  EXPECT_EQ(flashjit_attention_compile(att, flashjit_pass(7), 64, FLASHJIT_F16,
+                                       &compiled),
+            FLASHJIT_ERROR);
+  EXPECT_TRUE(contains(flashjit_last_error(), "unknown pass 7"));
+  EXPECT_EQ(compiled, nullptr);
+  flashjit_compiled_destroy(nullptr);
+  flashjit_attention_destroy(att);
+  flashjit_runtime_destroy(rt);
 }
