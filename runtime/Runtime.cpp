@@ -78,6 +78,9 @@ bool Runtime::hasDevice() const { return state_->driver != nullptr; }
 int Runtime::device() const { return state_->ordinal; }
 
 Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
+  if (Expected<spdlog::level::level_enum> level = logLevelFromEnvironment();
+      !level)
+    return level.error();
   auto state = std::make_unique<State>();
   if (!options.offlineTarget.empty()) {
     Expected<TargetInfo> target = targetByName(options.offlineTarget);

@@ -15,6 +15,7 @@ config.environment["PATH"] = os.pathsep.join(
     [config.flashjit_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])]
 )
 config.substitutions.append(("%kernels", os.path.join(config.flashjit_source_dir, "kernels")))
+config.substitutions.append(("%version", config.flashjit_version))
 
 config.substitutions.append(("%python", sys.executable))
 ptxas = "/usr/local/cuda/bin/ptxas"

@@ -596,3 +596,15 @@ TEST(CApi, CompileAheadOfTime) {
   flashjit_attention_destroy(att);
   flashjit_runtime_destroy(rt);
 }
+
+TEST(Api, UnknownLogLevelIsAClearError) {
+  ScopedEnv level("FLASHJIT_LOG_LEVEL", "verbose");
+  RuntimeOptions options;
+  options.offlineTarget = "sm_90a";
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(options);
+  ASSERT_FALSE(runtime);
+  EXPECT_TRUE(contains(runtime.error().message(),
+                       "FLASHJIT_LOG_LEVEL must be one of trace, debug, info, "
+                       "warn, error, critical, off; not 'verbose'"))
+      << runtime.error().message();
+}

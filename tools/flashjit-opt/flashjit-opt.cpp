@@ -2,6 +2,7 @@
 
 #include "compiler/transforms/Passes.h"
 #include "dialects/tile/TileDialect.h"
+#include "tools/ToolVersion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -17,6 +18,7 @@ void registerTestPasses();
 } // namespace flashjit::test
 
 int main(int argc, char **argv) {
+  flashjit::setToolVersionPrinter("flashjit-opt");
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   flashjit::registerFlashjitPasses();

@@ -9,6 +9,7 @@
 #include "compiler/Compiler.h"
 #include "compiler/lowering/KernelMetadata.h"
 #include "flashjit/kernels.h"
+#include "tools/ToolVersion.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -73,6 +74,7 @@ static int fail(const std::string &message) {
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(toolOptions);
+  setToolVersionPrinter("flashjit-ptx");
   cl::ParseCommandLineOptions(argc, argv, "flashjit: a variant to PTX\n");
 
   bool isFile = llvm::StringRef(input).ends_with(".mlir") ||

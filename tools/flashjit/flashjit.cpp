@@ -118,6 +118,14 @@ static int show(std::string_view what) {
   return 0;
 }
 
+constexpr const char *kUsage =
+    "usage: flashjit              run every built-in variant on the GPU (or,\n"
+    "                             without one, compile each for sm_90a)\n"
+    "       flashjit list         the built-in variants' names\n"
+    "       flashjit show NAME|FILE.mlir\n"
+    "                             a variant's tile program\n"
+    "       flashjit --version | --help\n";
+
 int main(int argc, char **argv) {
   if (argc == 1) {
     Expected<std::shared_ptr<Runtime>> runtime = Runtime::create();
@@ -126,6 +134,14 @@ int main(int argc, char **argv) {
     return runAll(*runtime);
   }
   std::string_view command = argv[1];
+  if (command == "--help" || command == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("flashjit %s\n", flashjit::version());
+    return 0;
+  }
   if (command == "show" && argc == 3)
     return show(argv[2]);
   if (command == "list" && argc == 2) {
@@ -133,6 +149,6 @@ int main(int argc, char **argv) {
       std::printf("%s\n", variant.name.c_str());
     return 0;
   }
-  std::fprintf(stderr, "usage: flashjit [list | show VARIANT|FILE.mlir]\n");
+  std::fputs(kUsage, stderr);
   return 2;
 }
