@@ -467,10 +467,10 @@ struct Prepared {
 /// The steps before any launch; nullopt when the shape is empty and
 /// nothing is to be launched. Offline, the pass is still compiled (and
 /// cached) before "no device" is returned.
-Expected<std::optional<Prepared>> prepare(const Attention::State &attention,
-                                          CompilePass which,
-                                          Expected<LaunchShape> shape,
-                                          void *stream) {
+Expected<std::optional<Prepared>>
+prepare(const Attention::State &attention, CompilePass which,
+        Expected<LaunchShape> shape, const std::vector<LaunchPointer> &pointers,
+        void *stream) {
   if (!shape)
     return shape.error();
   if (shape->empty())
@@ -486,6 +486,8 @@ Expected<std::optional<Prepared>> prepare(const Attention::State &attention,
     if (auto e = checkStreamContext(*rt.driver, static_cast<CUstream>(stream),
                                     context))
       return *e;
+    if (auto e = checkDevicePointers(*rt.driver, rt.ordinal, pointers))
+      return *e;
   }
   Expected<std::shared_ptr<LoadedPass>> pass =
       loadPass(rt, attention, which, *shape);
@@ -493,6 +495,26 @@ Expected<std::optional<Prepared>> prepare(const Attention::State &attention,
     return pass.error();
   prepared.pass = *pass;
   return std::optional<Prepared>(std::move(prepared));
+}
+
+/// The pointers of `tensors` and of the parameters' buffers that hold
+/// elements (an empty tensor's pointer may be anything).
+std::vector<LaunchPointer>
+pointersOf(std::initializer_list<std::pair<const char *, const TensorView *>>
+               tensors,
+           const AttentionParams &params) {
+  auto holdsElements = [](const auto &shape) {
+    return std::none_of(std::begin(shape), std::end(shape),
+                        [](int64_t extent) { return extent == 0; });
+  };
+  std::vector<LaunchPointer> pointers;
+  for (auto [name, tensor] : tensors)
+    if (holdsElements(tensor->shape))
+      pointers.push_back({name, tensor->data});
+  for (const auto &[name, buffer] : params.buffers)
+    if (holdsElements(buffer.shape))
+      pointers.push_back({name.c_str(), buffer.data});
+  return pointers;
 }
 
 } // namespace
@@ -503,7 +525,10 @@ Status Attention::forward(const TensorView &q, const TensorView &k,
                           void *stream) const {
   Expected<std::optional<Prepared>> prepared = prepare(
       *state_, CompilePass::forward,
-      validateForward(state_->program, q, k, v, o, lse, params), stream);
+      validateForward(state_->program, q, k, v, o, lse, params),
+      pointersOf({{"q", &q}, {"k", &k}, {"v", &v}, {"o", &o}, {"lse", &lse}},
+                 params),
+      stream);
   if (!prepared)
     return prepared.error();
   if (!*prepared)
@@ -524,6 +549,16 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
       prepare(*state_, CompilePass::backward,
               validateBackward(state_->program, q, k, v, o, lse, dO, dq, dk, dv,
                                params),
+              pointersOf({{"q", &q},
+                          {"k", &k},
+                          {"v", &v},
+                          {"o", &o},
+                          {"lse", &lse},
+                          {"dO", &dO},
+                          {"dq", &dq},
+                          {"dk", &dk},
+                          {"dv", &dv}},
+                         params),
               stream);
   if (!prepared)
     return prepared.error();

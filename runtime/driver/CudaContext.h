@@ -14,6 +14,8 @@
 #include "runtime/driver/CudaDriver.h"
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace flashjit {
 
@@ -62,6 +64,19 @@ private:
 /// handle) belongs to another context than `context`.
 std::optional<Error> checkStreamContext(const CudaDriver &driver,
                                         CUstream stream, CUcontext context);
+
+/// A pointer a launch reads or writes, named for the error.
+struct LaunchPointer {
+  const char *name;
+  const void *data;
+};
+
+/// An error naming the first pointer that is not device (or managed)
+/// memory of device `ordinal`: pinned host memory, memory CUDA does not
+/// know (malloc'd or freed), another device's. The kernel would fault on
+/// it and take the context with it; this check leaves the context usable.
+std::optional<Error> checkDevicePointers(const CudaDriver &driver, int ordinal,
+                                         const std::vector<LaunchPointer> &all);
 
 } // namespace flashjit
 

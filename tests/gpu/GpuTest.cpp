@@ -349,4 +349,57 @@ TEST(GpuFaults, StreamOfAnotherContextIsRefused) {
   EXPECT_TRUE(again->pass) << linesOf(*again);
 }
 
+// Host memory and freed device memory are refused by name before the
+// launch (a kernel would fault and take the context with it), and the
+// next good launch in the same process succeeds.
+TEST(GpuFaults, HostAndFreedPointersAreRefused) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  Expected<const CudaDriver *> driver = CudaDriver::get();
+  ASSERT_TRUE(driver);
+  const CudaDriver &d = **driver;
+  Expected<std::unique_ptr<PrimaryContext>> primary =
+      PrimaryContext::retain(d, gpu()->device());
+  ASSERT_TRUE(primary);
+  Expected<ScopedContext> current =
+      ScopedContext::enter(d, (*primary)->context());
+  ASSERT_TRUE(current);
+  constexpr int64_t n = 64, dim = 64, bytes = n * dim * 2;
+  CUdeviceptr q, k, v, o, lse, freed;
+  for (CUdeviceptr *p : {&q, &k, &v, &o, &lse, &freed})
+    ASSERT_EQ(d.cuMemAlloc(p, bytes), CUDA_SUCCESS);
+  ASSERT_EQ(d.cuMemFree(freed), CUDA_SUCCESS);
+  alignas(16) static uint16_t host[n * dim];
+  auto view = [&](CUdeviceptr p) {
+    return TensorView::contiguous(reinterpret_cast<void *>(p), DType::bf16, 1,
+                                  1, n, dim);
+  };
+  TensorView lseView = TensorView::contiguous(
+      reinterpret_cast<void *>(lse), DType::f32, 1, 1, n, 1);
+  Expected<Attention> causal =
+      Attention::create(gpu(), *builtinVariant("causal"));
+  ASSERT_TRUE(causal);
+  TensorView hostQ = view(q);
+  hostQ.data = host;
+  Status onHost = causal->forward(hostQ, view(k), view(v), view(o), lseView, {});
+  ASSERT_FALSE(onHost.ok());
+  EXPECT_NE(onHost.error().message().find("q is not memory CUDA knows"),
+            std::string::npos)
+      << onHost.error().message();
+  Status onFreed =
+      causal->forward(view(q), view(k), view(v), view(freed), lseView, {});
+  ASSERT_FALSE(onFreed.ok());
+  EXPECT_NE(onFreed.error().message().find("o is not memory CUDA knows"),
+            std::string::npos)
+      << onFreed.error().message();
+  EXPECT_TRUE(
+      causal->forward(view(q), view(k), view(v), view(o), lseView, {}).ok());
+  for (CUdeviceptr p : {q, k, v, o, lse})
+    d.cuMemFree(p);
+
+  Expected<RunReport> again = runVariant(gpu(), checkedRun("causal", 64, 2, 100));
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_TRUE(again->pass) << linesOf(*again);
+}
+
 } // namespace

@@ -608,3 +608,17 @@ TEST(Api, UnknownLogLevelIsAClearError) {
                        "warn, error, critical, off; not 'verbose'"))
       << runtime.error().message();
 }
+
+TEST(Api, EmptyProblemsTakeTorchsStrides) {
+  // torch.empty(1, 4, 0, 64) and torch.empty(1, 4, 0) as flashjit views:
+  // strides (0 * 64 ...) are whatever torch chose; nothing is launched.
+  Launch l(1, 4, 4, 0, 16, 64);
+  l.q.strides[0] = l.q.strides[1] = 64;
+  l.o.strides[0] = l.o.strides[1] = 64;
+  l.lse.strides[0] = 4;
+  l.lse.strides[1] = l.lse.strides[2] = l.lse.strides[3] = 1;
+  l.q.data = l.o.data = l.lse.data = nullptr;
+  Outcome out = run(l);
+  EXPECT_EQ(out.cppForward, "");
+  EXPECT_EQ(out.cForward, "");
+}
