@@ -76,6 +76,12 @@ Expected<std::string> flashjit::emitPtx(ModuleOp module,
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // A tool that registered MLIR's pass-manager options (flashjit-ptx's
+  // --mlir-print-ir-after-all, --mlir-timing) gets them; a library call
+  // has none registered and this changes nothing.
+  if (failed(applyPassManagerCLOptions(pm)))
+    return Error("invalid pass-manager options");
+  applyDefaultTimingPassManagerCLOptions(pm);
   if (failed(pm.run(module)))
     return Error("lowering to the LLVM dialect failed: " +
                  diagnostics.message("no diagnostic"));

@@ -1,8 +1,14 @@
 //===- flashjit-ptx.cpp - a variant in, PTX (and every stage) out ---------===//
 //
 //   flashjit-ptx VARIANT_OR_FILE --target=sm_90a --head-dim=128 --dtype=bf16
-//                --pass=fwd|bwd [-o FILE] [--print-schedule]
-//                [--dump-ir-after-all]
+//                --pass=fwd|bwd [--emit=tile|kernel|llvm|llvm-ir|ptx|cubin]
+//                [-o FILE] [--signature=FILE] [--print-schedule]
+//                [--dump-ir-after-all] [--mlir-print-ir-after-all]
+//                [--mlir-timing]
+//
+// --emit picks the stage written to -o, as Toy's -emit levels do: the tile
+// program, the fused kernels (scf/arith/llvm/nvvm), the LLVM dialect, LLVM
+// IR after O3, PTX, or a cubin assembled by the CUDA toolkit's ptxas.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,8 +17,13 @@
 #include "flashjit/kernels.h"
 #include "tools/ToolVersion.h"
 
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace flashjit;
@@ -37,8 +48,21 @@ static cl::opt<std::string> dtype("dtype", cl::init("bf16"),
 static cl::opt<std::string> passName("pass", cl::init("fwd"),
                                      cl::desc("fwd or bwd"),
                                      cl::cat(toolOptions));
+enum class Emit { tile, kernel, llvm, llvmIr, ptx, cubin };
+static cl::opt<Emit> emit(
+    "emit", cl::init(Emit::ptx), cl::desc("the stage written to -o"),
+    cl::values(clEnumValN(Emit::tile, "tile", "the tile program"),
+               clEnumValN(Emit::kernel, "kernel",
+                          "the fused kernels (scf, arith, llvm, nvvm)"),
+               clEnumValN(Emit::llvm, "llvm", "the LLVM dialect"),
+               clEnumValN(Emit::llvmIr, "llvm-ir", "LLVM IR after O3"),
+               clEnumValN(Emit::ptx, "ptx", "PTX (the default)"),
+               clEnumValN(Emit::cubin, "cubin",
+                          "a cubin, assembled by the CUDA toolkit's ptxas")),
+    cl::cat(toolOptions));
 static cl::opt<std::string>
-    output("o", cl::init("-"), cl::desc("where the PTX goes (- for stdout)"),
+    output("o", cl::init("-"),
+           cl::desc("where the emitted stage goes (- for stdout)"),
            cl::cat(toolOptions));
 static cl::opt<bool> printSchedule("print-schedule",
                                    cl::desc("print each kernel's schedule"),
@@ -72,10 +96,65 @@ static int fail(const std::string &message) {
   return 1;
 }
 
+/// The compiler's name for the stage `--emit` asks for.
+static const char *stageOf(Emit level) {
+  switch (level) {
+  case Emit::tile:
+    return "tile";
+  case Emit::kernel:
+    return "kernel";
+  case Emit::llvm:
+    return "llvm-dialect";
+  case Emit::llvmIr:
+    return "llvm-ir";
+  case Emit::ptx:
+  case Emit::cubin:
+    return "ptx";
+  }
+  return "ptx";
+}
+
+/// `ptx` assembled for `arch` by ptxas (PATH, else /usr/local/cuda/bin).
+static Expected<std::string> assembleCubin(const std::string &ptx,
+                                           const std::string &arch) {
+  llvm::ErrorOr<std::string> ptxas =
+      llvm::sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
+  if (!ptxas)
+    return Error("--emit=cubin needs ptxas from the CUDA toolkit, on PATH or "
+                 "in /usr/local/cuda/bin");
+  llvm::SmallString<128> in, out;
+  int fd = -1;
+  if (llvm::sys::fs::createTemporaryFile("flashjit", "ptx", fd, in) ||
+      llvm::sys::fs::createTemporaryFile("flashjit", "cubin", out))
+    return Error("cannot create temporary files for ptxas");
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << ptx;
+  }
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(
+      *ptxas, {*ptxas, "-arch=" + arch, in.str(), "-o", out.str()}, std::nullopt,
+      {}, 0, 0, &message);
+  auto buffer = llvm::MemoryBuffer::getFile(out);
+  llvm::sys::fs::remove(in);
+  llvm::sys::fs::remove(out);
+  if (status != 0 || !buffer)
+    return Error("ptxas failed (exit " + std::to_string(status) + ")" +
+                 (message.empty() ? "" : ": " + message));
+  return (*buffer)->getBuffer().str();
+}
+
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(toolOptions);
   setToolVersionPrinter("flashjit-ptx");
-  cl::ParseCommandLineOptions(argc, argv, "flashjit: a variant to PTX\n");
+  // MLIR's own flags for the lowering's pass manager (not listed by
+  // --help): --mlir-print-ir-after-all, --mlir-timing, ...
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "flashjit: a variant to PTX\n\n  MLIR's pass-manager flags apply to "
+      "the lowering: --mlir-print-ir-after-all, --mlir-timing, ...\n");
 
   bool isFile = llvm::StringRef(input).ends_with(".mlir") ||
                 llvm::StringRef(input).contains('/');
@@ -107,12 +186,14 @@ int main(int argc, char **argv) {
   options.blockN = blockN;
   options.deterministic = deterministic;
 
-  StageDumper dumper;
-  if (dumpIr)
-    dumper = [](const std::string &stage, const std::string &ir) {
+  std::string emitted;
+  StageDumper dumper = [&](const std::string &stage, const std::string &ir) {
+    if (stage == stageOf(emit))
+      emitted = ir;
+    if (dumpIr)
       llvm::errs() << "// -----// IR after " << stage << " //----- //\n"
                    << ir << "\n";
-    };
+  };
   Expected<CompiledPass> compiled = compileProgram(*program, options, dumper);
   // The schedules the kernels were built with; where the compile failed,
   // the target's plain schedules (they exist even where no kernel can).
@@ -139,9 +220,17 @@ int main(int argc, char **argv) {
       return fail("cannot write '" + signatureFile + "': " + ec.message());
     sig << kernelMetadataJson(compiled->kernels, target->arch);
   }
-  llvm::raw_fd_ostream out(output, ec, llvm::sys::fs::OF_Text);
+  if (emit == Emit::cubin) {
+    Expected<std::string> cubin = assembleCubin(compiled->ptx, target->arch);
+    if (!cubin)
+      return fail(cubin.error().message());
+    emitted = std::move(*cubin);
+  }
+  llvm::raw_fd_ostream out(output, ec,
+                           emit == Emit::cubin ? llvm::sys::fs::OF_None
+                                               : llvm::sys::fs::OF_Text);
   if (ec)
     return fail("cannot write '" + output + "': " + ec.message());
-  out << compiled->ptx;
+  out << (emit == Emit::ptx ? compiled->ptx : emitted);
   return 0;
 }
