@@ -42,6 +42,16 @@ std::array<uint32_t, 4> reference::philox(std::array<uint32_t, 4> c,
   return c;
 }
 
+bool reference::dropoutKeeps(uint64_t seed, uint64_t offset, uint32_t bh, int q,
+                             int kv, double rate) {
+  auto words = philox({uint32_t(kv) >> 2, uint32_t(q),
+                       bh ^ uint32_t(offset >> 32), uint32_t(offset)},
+                      {uint32_t(seed), uint32_t(seed >> 32)});
+  double threshold = std::floor(rate * 4294967296.0);
+  threshold = std::min(threshold, 4294967295.0);
+  return double(words[kv & 3]) >= threshold;
+}
+
 Expected<Problem> reference::problemFor(const std::string &variant, int batch,
                                         int headsQ, int headsKv, int seqlenQ,
                                         int seqlenKv, int headDim,
@@ -108,6 +118,28 @@ Expected<Problem> reference::problemFor(const std::string &variant, int batch,
   return p;
 }
 
+LaunchArguments reference::launchArgumentsFor(const Problem &p) {
+  // problemFor fills exactly the fields the variant's program reads.
+  LaunchArguments args;
+  args.seed = p.seed;
+  args.offset = p.offset;
+  if (p.window)
+    args.params["window"] = int32_t(p.window);
+  if (p.prefix)
+    args.params["prefix"] = int32_t(p.prefix);
+  if (p.maxDistance)
+    args.params["max_distance"] = int32_t(p.maxDistance);
+  if (p.softcap != 0)
+    args.params["softcap"] = float(p.softcap);
+  if (!p.slopes.empty())
+    args.buffers["slopes"] = {{int64_t(p.slopes.size())}, p.slopes};
+  if (!p.docIds.empty())
+    args.buffers["doc_ids"] = {{p.batch, p.docColumns}, p.docIds};
+  if (!p.bias.empty())
+    args.buffers["bias"] = {{p.headsQ, p.biasColumns}, p.bias};
+  return args;
+}
+
 namespace {
 
 /// The variant's definitions, one element at a time.
@@ -162,13 +194,8 @@ struct Variant {
   bool dropoutKeeps(int b, int h, int i, int j) const {
     if (p.dropoutRate == 0)
       return true;
-    uint32_t bh = uint32_t(b * p.headsQ + h);
-    auto words = philox({uint32_t(j) >> 2, uint32_t(i),
-                         bh ^ uint32_t(p.offset >> 32), uint32_t(p.offset)},
-                        {uint32_t(p.seed), uint32_t(p.seed >> 32)});
-    double threshold = std::floor(p.dropoutRate * 4294967296.0);
-    threshold = std::min(threshold, 4294967295.0);
-    return double(words[j & 3]) >= threshold;
+    return reference::dropoutKeeps(p.seed, p.offset, uint32_t(b * p.headsQ + h),
+                                   i, j, p.dropoutRate);
   }
 };
 

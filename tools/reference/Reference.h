@@ -7,17 +7,21 @@
 // the input precision (P and dS rounded to it before their products, f32
 // accumulation, O rounded, delta from the rounded O), which sets the
 // tolerance: |kernel - exact| <= 2 |lowPrecision - exact| + 1e-5.
+// ProgramReference.h evaluates any other program by the same algorithm.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef FLASHJIT_TOOLS_REFERENCE_REFERENCE_H
 #define FLASHJIT_TOOLS_REFERENCE_REFERENCE_H
 
+#include "flashjit/program.h"
 #include "flashjit/status.h"
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace flashjit::reference {
@@ -31,17 +35,29 @@ float round(float x, InputType type);
 std::array<uint32_t, 4> philox(std::array<uint32_t, 4> counter,
                                std::array<uint32_t, 2> key);
 
-/// One attention problem: dense [B, H, N, D] row-major tensors.
-struct Problem {
-  std::string variant;
+/// Whether dropout of `rate` keeps element (q, kv) of the (batch * Hq +
+/// query head) `bh`: the kernels' Philox4x32-10 stream, keyed by `seed`, the
+/// counter (kv / 4, q, bh ^ offset.hi, offset.lo), word kv % 4 kept when it
+/// is at least floor(rate * 2^32).
+bool dropoutKeeps(uint64_t seed, uint64_t offset, uint32_t bh, int q, int kv,
+                  double rate);
+
+/// The shape of one attention problem: dense [B, H, N, D] row-major
+/// tensors, K and V with `headsKv` heads.
+struct ProblemShape {
   int batch = 1, headsQ = 1, headsKv = 1, seqlenQ = 1, seqlenKv = 1,
       headDim = 64;
   InputType type = InputType::bf16;
   double scale = 0.125;
+};
+
+/// One attention problem of a built-in variant.
+struct Problem : ProblemShape {
+  std::string variant;
   // The variants' launch parameters.
   int window = 0, prefix = 0, maxDistance = 0;
   double softcap = 0;
-  std::vector<float> slopes; ///< [Hq]
+  std::vector<float> slopes;   ///< [Hq]
   std::vector<int32_t> docIds; ///< [B, docColumns]
   int docColumns = 0;
   std::vector<float> bias; ///< [Hq, biasColumns]
@@ -52,13 +68,42 @@ struct Problem {
 
 /// Fills the parameters a built-in variant needs with fixed test values
 /// (and the dropout rate its program has). Unknown variant: an Error.
-Expected<Problem> problemFor(const std::string &variant, int batch,
-                             int headsQ, int headsKv, int seqlenQ,
-                             int seqlenKv, int headDim, InputType type);
+Expected<Problem> problemFor(const std::string &variant, int batch, int headsQ,
+                             int headsKv, int seqlenQ, int seqlenKv,
+                             int headDim, InputType type);
+
+/// A scalar launch parameter, f32 or i32 as the program declares it.
+using ParamValue = std::variant<float, int32_t>;
+
+/// An auxiliary buffer on the host: dense and row-major.
+struct HostBuffer {
+  std::vector<int64_t> shape; ///< rank 1 or 2
+  std::variant<std::vector<float>, std::vector<int32_t>> data;
+
+  ScalarType type() const {
+    return data.index() == 0 ? ScalarType::f32 : ScalarType::i32;
+  }
+  size_t size() const {
+    return std::visit([](const auto &v) { return v.size(); }, data);
+  }
+};
+
+/// What a launch binds besides the tensors: parameters and buffers by the
+/// names the program declares, and dropout's Philox seed and offset.
+struct LaunchArguments {
+  std::map<std::string, ParamValue> params;
+  std::map<std::string, HostBuffer> buffers;
+  uint64_t seed = 0, offset = 0;
+};
+
+/// `p`'s parameters and buffers under the names its built-in variant's
+/// program declares (window, prefix, max_distance, softcap, slopes,
+/// doc_ids, bias).
+LaunchArguments launchArgumentsFor(const Problem &p);
 
 struct Outputs {
-  std::vector<double> o, lse;          ///< lse: -inf for an empty row
-  std::vector<double> dq, dk, dv;      ///< filled by backward
+  std::vector<double> o, lse;     ///< lse: -inf for an empty row
+  std::vector<double> dq, dk, dv; ///< filled by backward
 };
 
 Outputs forward(const Problem &p, const std::vector<float> &q,

@@ -4,8 +4,8 @@
 
 #include "runtime/driver/CudaContext.h"
 #include "runtime/driver/CudaDriver.h"
-#include "tools/reference/Reference.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -50,10 +50,112 @@ float fromBits(uint16_t bits, DType type) {
   return f;
 }
 
+reference::InputType referenceType(DType type) {
+  return type == DType::f16 ? reference::InputType::f16
+                            : reference::InputType::bf16;
+}
+
+/// What a run launches and what it checks the outputs against.
+struct RunPlan {
+  std::optional<Program> program;
+  reference::LaunchArguments arguments;
+  /// Exactly one: the hand-written reference's problem of a built-in
+  /// variant, or the program reference.
+  std::optional<reference::Problem> problem;
+  std::optional<reference::ProgramReference> programReference;
+
+  Expected<reference::Outputs> expected(const std::vector<float> &q,
+                                        const std::vector<float> &k,
+                                        const std::vector<float> &v,
+                                        const std::vector<float> &dO,
+                                        reference::Precision precision) const {
+    if (problem)
+      return reference::backward(*problem, q, k, v, dO, precision);
+    return programReference->backward(q, k, v, dO, precision);
+  }
+};
+
+/// The arguments `program` declares, of those the built-in reference fills:
+/// a program text given for a built-in may read fewer.
+reference::LaunchArguments declaredOnly(reference::LaunchArguments args,
+                                        const Program &program) {
+  std::vector<ParamInfo> params = program.params();
+  std::vector<BufferInfo> buffers = program.buffers();
+  std::erase_if(args.params, [&](const auto &entry) {
+    return std::none_of(params.begin(), params.end(), [&](const ParamInfo &p) {
+      return p.name == entry.first;
+    });
+  });
+  std::erase_if(args.buffers, [&](const auto &entry) {
+    return std::none_of(
+        buffers.begin(), buffers.end(),
+        [&](const BufferInfo &b) { return b.name == entry.first; });
+  });
+  return args;
+}
+
+Expected<RunPlan> planBuiltinRun(const RunConfig &c) {
+  if (!c.params.empty() || !c.buffers.empty())
+    return Error("parameters and buffers go with RunConfig::program; the "
+                 "reference of the built-in '" +
+                 c.variant + "' brings its own");
+  Expected<Program> program = c.programText.empty()
+                                  ? builtinVariant(c.variant)
+                                  : Program::parse(c.programText);
+  if (!program)
+    return program.error();
+  Expected<reference::Problem> problem =
+      reference::problemFor(c.variant, c.batch, c.headsQ, c.headsKv, c.seqlenQ,
+                            c.seqlenKv, c.headDim, referenceType(c.dtype));
+  if (!problem)
+    return problem.error();
+  RunPlan plan;
+  plan.arguments =
+      declaredOnly(reference::launchArgumentsFor(*problem), *program);
+  plan.program = std::move(program).value();
+  plan.problem = std::move(problem).value();
+  return plan;
+}
+
+Expected<RunPlan> planProgramRun(const RunConfig &c) {
+  reference::ProblemShape shape;
+  shape.batch = c.batch;
+  shape.headsQ = c.headsQ;
+  shape.headsKv = c.headsKv;
+  shape.seqlenQ = c.seqlenQ;
+  shape.seqlenKv = c.seqlenKv;
+  shape.headDim = c.headDim;
+  shape.type = referenceType(c.dtype);
+  shape.scale = 1.0 / std::sqrt(double(c.headDim)); // the launch's default
+  RunPlan plan;
+  plan.arguments = {c.params, c.buffers, c.dropoutSeed, c.dropoutOffset};
+  Expected<reference::ProgramReference> checker =
+      reference::ProgramReference::create(*c.program, shape, plan.arguments);
+  if (!checker)
+    return checker.error();
+  plan.program = *c.program;
+  plan.programReference = std::move(checker).value();
+  return plan;
+}
+
+Expected<RunPlan> planRun(const RunConfig &c) {
+  return c.program ? planProgramRun(c) : planBuiltinRun(c);
+}
+
 } // namespace
+
+Status flashjit::validateRunConfig(const RunConfig &config) {
+  Expected<RunPlan> plan = planRun(config);
+  if (!plan)
+    return plan.error();
+  return Status();
+}
 
 Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
                                          const RunConfig &c) {
+  Expected<RunPlan> plan = planRun(c);
+  if (!plan)
+    return plan.error();
   Expected<const CudaDriver *> driverOr = CudaDriver::get();
   if (!driverOr)
     return driverOr.error();
@@ -70,21 +172,10 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
       ScopedContext::enter(d, (*primary)->context());
   if (!current)
     return current.error();
-  Expected<Program> program = c.programText.empty()
-                                  ? builtinVariant(c.variant)
-                                  : Program::parse(c.programText);
-  if (!program)
-    return program.error();
-  Expected<Attention> attention = Attention::create(runtime, *program);
+  Expected<Attention> attention = Attention::create(runtime, *plan->program);
   if (!attention)
     return attention.error();
-  auto refType = c.dtype == DType::f16 ? reference::InputType::f16
-                                       : reference::InputType::bf16;
-  Expected<reference::Problem> problem =
-      reference::problemFor(c.variant, c.batch, c.headsQ, c.headsKv, c.seqlenQ,
-                            c.seqlenKv, c.headDim, refType);
-  if (!problem)
-    return problem.error();
+  const reference::InputType refType = referenceType(c.dtype);
 
   std::mt19937 gen(1234);
   std::normal_distribution<float> normal;
@@ -176,41 +267,23 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
     d.cuMemsetD8(ptr, 0xff, bytes);
 
   AttentionParams params;
-  const reference::Problem &p = *problem;
-  params.dropoutSeed = p.seed;
-  params.dropoutOffset = p.offset;
-  for (const ParamInfo &info : program->params()) {
-    if (info.name == "window")
-      params.scalars[info.name] = int32_t(p.window);
-    else if (info.name == "prefix")
-      params.scalars[info.name] = int32_t(p.prefix);
-    else if (info.name == "max_distance")
-      params.scalars[info.name] = int32_t(p.maxDistance);
-    else if (info.name == "softcap")
-      params.scalars[info.name] = float(p.softcap);
-  }
-  for (const BufferInfo &info : program->buffers()) {
-    BufferView b;
-    Expected<CUdeviceptr> ptr = CUdeviceptr(0);
-    if (info.name == "slopes") {
-      ptr = upload(p.slopes.data(), p.slopes.size() * 4);
-      b.dtype = DType::f32;
-      b.shape = {int64_t(p.slopes.size())};
-    } else if (info.name == "doc_ids") {
-      ptr = upload(p.docIds.data(), p.docIds.size() * 4);
-      b.dtype = DType::i32;
-      b.shape = {c.batch, p.docColumns};
-      b.rowStride = p.docColumns;
-    } else if (info.name == "bias") {
-      ptr = upload(p.bias.data(), p.bias.size() * 4);
-      b.dtype = DType::f32;
-      b.shape = {c.headsQ, p.biasColumns};
-      b.rowStride = p.biasColumns;
-    }
+  params.dropoutSeed = plan->arguments.seed;
+  params.dropoutOffset = plan->arguments.offset;
+  params.scalars = plan->arguments.params;
+  for (const auto &[name, host] : plan->arguments.buffers) {
+    Expected<CUdeviceptr> ptr = std::visit(
+        [&](const auto &values) {
+          return upload(values.data(), values.size() * sizeof(values[0]));
+        },
+        host.data);
     if (!ptr)
       return ptr.error();
+    BufferView b;
     b.data = reinterpret_cast<void *>(*ptr);
-    params.buffers[info.name] = b;
+    b.dtype = host.type() == ScalarType::f32 ? DType::f32 : DType::i32;
+    b.shape = host.shape;
+    b.rowStride = host.shape.size() == 2 ? host.shape[1] : 0;
+    params.buffers[name] = b;
   }
 
   TensorView tq = view(*dq_, c.headsQ, c.seqlenQ, c.dtype, c.headDim),
@@ -296,10 +369,15 @@ Expected<RunReport> flashjit::runVariant(std::shared_ptr<Runtime> runtime,
   }
   if (!c.check)
     return report;
-  reference::Outputs exact =
-      reference::backward(p, q, k, v, dO, reference::Precision::exact);
-  reference::Outputs low =
-      reference::backward(p, q, k, v, dO, reference::Precision::lowPrecision);
+  Expected<reference::Outputs> exactOr =
+      plan->expected(q, k, v, dO, reference::Precision::exact);
+  if (!exactOr)
+    return exactOr.error();
+  Expected<reference::Outputs> lowOr =
+      plan->expected(q, k, v, dO, reference::Precision::lowPrecision);
+  if (!lowOr)
+    return lowOr.error();
+  const reference::Outputs &exact = *exactOr, &low = *lowOr;
   auto check = [&](const char *name, const std::vector<float> &got,
                    const std::vector<double> &e, const std::vector<double> &l,
                    double floor) {

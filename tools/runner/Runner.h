@@ -1,9 +1,11 @@
 //===- Runner.h - one variant on the GPU, checked and timed -----*- C++ -*-===//
 //
 // What flashjit-run and the main job share: random inputs (normal, rounded
-// to the input type) for a built-in variant, the forward (and backward)
-// through the C++ API on device memory, the outputs checked against the
-// CPU reference by the testing.md rule, and the time of the launches.
+// to the input type) for a variant, the forward (and backward) through the
+// C++ API on device memory, the outputs checked against the CPU reference
+// by the testing.md rule, and the time of the launches. A built-in variant
+// is checked against the hand-written reference (Reference.h), any other
+// program against the program reference (ProgramReference.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,10 +13,11 @@
 #define FLASHJIT_TOOLS_RUNNER_RUNNER_H
 
 #include "flashjit/flashjit.h"
-#include "tools/reference/Reference.h"
+#include "tools/reference/ProgramReference.h"
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,13 @@ struct RunConfig {
   /// Run this program (tile dialect text) instead of the built-in
   /// `variant`; `variant` still names the reference it is checked against.
   std::string programText;
+  /// Run this program instead of a built-in, checked against the program
+  /// reference, which reads the program itself. `params` and `buffers`
+  /// bind exactly what it declares; dropout's stream is (seed, offset).
+  std::optional<Program> program;
+  std::map<std::string, reference::ParamValue> params;
+  std::map<std::string, reference::HostBuffer> buffers;
+  uint64_t dropoutSeed = 0x123456789abcULL, dropoutOffset = 42;
   /// The stream flashjit launches on (null: the legacy default stream).
   void *stream = nullptr;
   /// Called after the forward, just before the backward (fault tests).
@@ -56,6 +66,10 @@ struct RunReport {
   /// dq, dk, dv).
   std::map<std::string, reference::Comparison> checks;
 };
+
+/// Checks what a run needs short of a device: the program, the reference
+/// it is checked against and the launch arguments.
+Status validateRunConfig(const RunConfig &config);
 
 /// Runs `config` on `runtime`'s device.
 Expected<RunReport> runVariant(std::shared_ptr<Runtime> runtime,
