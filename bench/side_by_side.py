@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """flashjit next to its peers, in one process, on the same tensors.
 
-Providers: flashjit through its C ABI (bindings/python/flashjit.py), torch
+Providers: flashjit through its C ABI (the flashjit package in bindings/python), torch
 SDPA's flash backend (FlashAttention-2) and cuDNN backend, FlexAttention
 under torch.compile, and the naive materialised attention. Timing:
 triton.testing.do_bench (25 ms warm-up, 100 ms timed, median), as in
