@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
@@ -63,6 +64,21 @@ static std::string printed(Operation *op) {
   return text;
 }
 
+static bool &passManagerOptionsFlag() {
+  static bool registered = false;
+  return registered;
+}
+
+bool flashjit::passManagerCLOptionsRegistered() {
+  return passManagerOptionsFlag();
+}
+
+void flashjit::registerPassManagerCLOptions() {
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  passManagerOptionsFlag() = true;
+}
+
 Expected<std::string> flashjit::emitPtx(ModuleOp module,
                                         const TargetInfo &target,
                                         const StageDumper &dump) {
@@ -76,12 +92,11 @@ Expected<std::string> flashjit::emitPtx(ModuleOp module,
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  // A tool that registered MLIR's pass-manager options (flashjit-ptx's
-  // --mlir-print-ir-after-all, --mlir-timing) gets them; a library call
-  // has none registered and this changes nothing.
-  if (failed(applyPassManagerCLOptions(pm)))
-    return Error("invalid pass-manager options");
-  applyDefaultTimingPassManagerCLOptions(pm);
+  if (passManagerCLOptionsRegistered()) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      return Error("invalid pass-manager options");
+    applyDefaultTimingPassManagerCLOptions(pm);
+  }
   if (failed(pm.run(module)))
     return Error("lowering to the LLVM dialect failed: " +
                  diagnostics.message("no diagnostic"));

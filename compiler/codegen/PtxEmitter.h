@@ -28,6 +28,12 @@ void registerKernelDialects(mlir::DialectRegistry &registry);
 using StageDumper =
     std::function<void(const std::string &stage, const std::string &ir)>;
 
+/// Registers MLIR's pass-manager and timing flags (--mlir-print-ir-after-all,
+/// --mlir-timing, ...) for a tool's command line; emitPtx applies them to
+/// its pass manager from then on. A library never calls it.
+void registerPassManagerCLOptions();
+bool passManagerCLOptionsRegistered();
+
 /// Lowers `module` in place to the LLVM dialect, translates it and emits PTX
 /// for `target`. Errors name the stage that failed.
 Expected<std::string> emitPtx(mlir::ModuleOp module, const TargetInfo &target,

@@ -17,9 +17,6 @@
 #include "flashjit/kernels.h"
 #include "tools/ToolVersion.h"
 
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Support/Timing.h"
-
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -149,8 +146,7 @@ int main(int argc, char **argv) {
   setToolVersionPrinter("flashjit-ptx");
   // MLIR's own flags for the lowering's pass manager (not listed by
   // --help): --mlir-print-ir-after-all, --mlir-timing, ...
-  mlir::registerPassManagerCLOptions();
-  mlir::registerDefaultTimingManagerCLOptions();
+  registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(
       argc, argv,
       "flashjit: a variant to PTX\n\n  MLIR's pass-manager flags apply to "
