@@ -6,6 +6,7 @@
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/frontend/ProgramState.h"
 #include "compiler/lowering/KernelMetadata.h"
+#include "runtime/KernelArguments.h"
 #include "runtime/Logging.h"
 #include "runtime/Validation.h"
 #include "runtime/cache/KernelCache.h"
@@ -38,6 +39,8 @@ struct LoadedPass {
   CUmodule module = nullptr;
   std::vector<KernelInfo> kernels;
   std::vector<CUfunction> functions;
+  /// Per kernel, where each parameter's value comes from.
+  std::vector<std::vector<ArgumentSource>> sources;
 };
 
 } // namespace
@@ -141,10 +144,28 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
 // Attention
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// One compile of a variant, besides the runtime's options.
+struct PassRequest {
+  CompilePass pass;
+  int headDim;
+  DType dtype;
+  bool operator==(const PassRequest &) const = default;
+};
+} // namespace
+
 struct Attention::State {
+  State(std::shared_ptr<Runtime> runtime, Program program)
+      : runtime(std::move(runtime)), program(std::move(program)),
+        text(this->program.str()) {}
+
   std::shared_ptr<Runtime> runtime;
   Program program;
   std::string text; ///< the program's text, part of every cache key
+  /// The passes this attention launched, so that the next launch finds
+  /// its kernels without hashing the program again (a few per variant).
+  std::mutex mutex;
+  std::vector<std::pair<PassRequest, std::shared_ptr<LoadedPass>>> launched;
 };
 
 Attention::Attention(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -163,7 +184,7 @@ Expected<Attention> Attention::create(std::shared_ptr<Runtime> runtime,
       return Error(diagnostics.message("variant '" + variant.name() +
                                        "' cannot be fused"));
   }
-  auto state = std::make_shared<State>(State{runtime, variant, variant.str()});
+  auto state = std::make_shared<State>(runtime, std::move(variant));
   return Attention(std::move(state));
 }
 
@@ -208,13 +229,6 @@ Expected<std::string> linkCubin(const CudaDriver &d, const std::string &ptx) {
   d.cuLinkDestroy(link);
   return bytes;
 }
-
-/// What identifies one compile of a variant: the cache key's material.
-struct PassRequest {
-  CompilePass pass;
-  int headDim;
-  DType dtype;
-};
 
 CompileOptions compileOptionsFor(const Runtime::State &rt,
                                  const PassRequest &request) {
@@ -321,15 +335,15 @@ Expected<std::shared_ptr<LoadedPass>> loadModule(const CudaDriver &d,
                              k.schedule.sharedMemoryBytes)))
       return *e;
     loaded->functions.push_back(f);
+    loaded->sources.push_back(resolveArguments(k.args));
   }
   return loaded;
 }
 
-/// Compiles (or finds) the kernels of `pass` for `shape` and loads them.
+/// The runtime's loaded kernels of `request`, loaded now if need be.
 Expected<std::shared_ptr<LoadedPass>>
-loadPass(Runtime::State &rt, const Attention::State &attention,
-         CompilePass pass, const LaunchShape &shape) {
-  PassRequest request{pass, int(shape.headDim), shape.dtype};
+loadPassOfRuntime(Runtime::State &rt, const Attention::State &attention,
+                  const PassRequest &request) {
   std::string key = KernelCache::keyOf(keyMaterial(rt, attention, request));
   {
     std::lock_guard<std::mutex> lock(rt.mutex);
@@ -354,50 +368,24 @@ loadPass(Runtime::State &rt, const Attention::State &attention,
   return it->second;
 }
 
-/// The launch values of every argument a kernel may name.
-struct ArgValues {
-  std::map<std::string, std::variant<uint64_t, int64_t, int32_t, float>> values;
-
-  void tensor(const std::string &name, const TensorView &t) {
-    values[name] = uint64_t(reinterpret_cast<uintptr_t>(t.data));
-    values[name + ".batch_stride"] = int64_t(t.strides[0]);
-    values[name + ".head_stride"] = int64_t(t.strides[1]);
-    values[name + ".row_stride"] = int64_t(t.strides[2]);
+/// Compiles (or finds) the kernels of `pass` for `shape` and loads them.
+Expected<std::shared_ptr<LoadedPass>>
+loadPass(Runtime::State &rt, Attention::State &attention, CompilePass pass,
+         const LaunchShape &shape) {
+  PassRequest request{pass, int(shape.headDim), shape.dtype};
+  {
+    std::lock_guard<std::mutex> lock(attention.mutex);
+    for (const auto &[launched, loaded] : attention.launched)
+      if (launched == request)
+        return loaded;
   }
-};
-
-ArgValues commonArgs(const LaunchShape &s, const TensorView &q,
-                     const TensorView &k, const TensorView &v,
-                     const TensorView &o, const TensorView &lse,
-                     const AttentionParams &params) {
-  ArgValues a;
-  a.tensor("q", q);
-  a.tensor("k", k);
-  a.tensor("v", v);
-  a.tensor("o", o);
-  a.values["lse"] = uint64_t(reinterpret_cast<uintptr_t>(lse.data));
-  a.values["batch"] = int32_t(s.batch);
-  a.values["heads_q"] = int32_t(s.headsQ);
-  a.values["heads_kv"] = int32_t(s.headsKv);
-  a.values["seqlen_q"] = int32_t(s.seqlenQ);
-  a.values["seqlen_kv"] = int32_t(s.seqlenKv);
-  a.values["softmax_scale"] =
-      params.softmaxScale.value_or(1.0f / std::sqrt(float(s.headDim)));
-  a.values["dropout.seed"] = int64_t(params.dropoutSeed);
-  a.values["dropout.offset"] = int64_t(params.dropoutOffset);
-  for (const auto &[name, value] : params.scalars) {
-    if (std::holds_alternative<float>(value))
-      a.values[name] = std::get<float>(value);
-    else
-      a.values[name] = std::get<int32_t>(value);
-  }
-  for (const auto &[name, buffer] : params.buffers) {
-    a.values[name] = uint64_t(reinterpret_cast<uintptr_t>(buffer.data));
-    for (size_t d = 0; d < buffer.shape.size(); ++d)
-      a.values[name + ".extent" + std::to_string(d)] = int32_t(buffer.shape[d]);
-    a.values[name + ".row_stride"] = int64_t(buffer.rowStride);
-  }
-  return a;
+  Expected<std::shared_ptr<LoadedPass>> loaded =
+      loadPassOfRuntime(rt, attention, request);
+  if (!loaded)
+    return loaded.error();
+  std::lock_guard<std::mutex> lock(attention.mutex);
+  attention.launched.emplace_back(request, *loaded);
+  return loaded;
 }
 
 unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
@@ -414,42 +402,19 @@ std::pair<unsigned, unsigned> gridOf(const KernelInfo &kernel,
           unsigned(shape.batch * heads)};
 }
 
-/// Launches kernel `i` of `pass` on the grid its rule gives for `shape`.
+/// Launches kernel `i` of `pass` on the grid its rule gives for the shape.
 Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
-              const LaunchShape &shape, const ArgValues &values,
-              void *stream) {
+              const LaunchValues &values, void *stream) {
   const KernelInfo &k = pass.kernels[i];
-  auto [gridX, gridY] = gridOf(k, shape);
-  std::vector<std::variant<uint64_t, int64_t, int32_t, float>> storage;
-  storage.reserve(k.args.size());
-  std::vector<void *> pointers;
-  for (const KernelArg &arg : k.args) {
-    auto it = values.values.find(arg.name);
-    if (it == values.values.end())
-      return Error("internal: no value for kernel argument '" + arg.name + "'");
-    storage.push_back(it->second);
-    auto &held = storage.back();
-    switch (arg.kind) {
-    case KernelArg::Kind::pointer:
-      held = std::get<uint64_t>(it->second);
-      pointers.push_back(&std::get<uint64_t>(held));
-      break;
-    case KernelArg::Kind::i64:
-      pointers.push_back(&std::get<int64_t>(held));
-      break;
-    case KernelArg::Kind::i32:
-      pointers.push_back(&std::get<int32_t>(held));
-      break;
-    case KernelArg::Kind::f32:
-      pointers.push_back(&std::get<float>(held));
-      break;
-    }
-  }
+  auto [gridX, gridY] = gridOf(k, values.shape);
+  Expected<PackedArguments> packed = packArguments(pass.sources[i], values);
+  if (!packed)
+    return packed.error();
   const CudaDriver &d = *rt.driver;
   CUresult r = d.cuLaunchKernel(
       pass.functions[i], gridX, gridY, 1, k.schedule.numThreads(), 1, 1,
       k.schedule.sharedMemoryBytes, static_cast<CUstream>(stream),
-      pointers.data(), nullptr);
+      packed->pointers.data(), nullptr);
   if (r != CUDA_SUCCESS)
     return d.error(("cuLaunchKernel(" + k.name + ")").c_str(), r);
   return {};
@@ -468,7 +433,7 @@ struct Prepared {
 /// nothing is to be launched. Offline, the pass is still compiled (and
 /// cached) before "no device" is returned.
 Expected<std::optional<Prepared>>
-prepare(const Attention::State &attention, CompilePass which,
+prepare(Attention::State &attention, CompilePass which,
         Expected<LaunchShape> shape, const std::vector<LaunchPointer> &pointers,
         void *stream) {
   if (!shape)
@@ -535,8 +500,8 @@ Status Attention::forward(const TensorView &q, const TensorView &k,
     return {}; // nothing to compute
   const LaunchShape &shape = (*prepared)->shape;
   const LoadedPass &pass = *(*prepared)->pass;
-  return launch(*(*prepared)->runtime, pass, 0, shape,
-                commonArgs(shape, q, k, v, o, lse, params), stream);
+  LaunchValues values{shape, params, {&q, &k, &v, &o, &lse}, {}};
+  return launch(*(*prepared)->runtime, pass, 0, values, stream);
 }
 
 Status Attention::backward(const TensorView &q, const TensorView &k,
@@ -587,14 +552,12 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
                                          statsBytes + accumElements * 4,
                                          cuStream)))
     return *e;
-  ArgValues args = commonArgs(shape, q, k, v, o, lse, params);
-  args.tensor("do", dO);
-  args.tensor("dq", dq);
-  args.tensor("dk", dk);
-  args.tensor("dv", dv);
-  args.values["delta"] = uint64_t(workspace);
-  args.values["lse_log2"] = uint64_t(workspace + planeBytes);
-  args.values["dq_accum"] = uint64_t(workspace + statsBytes);
+  LaunchValues values{
+      shape,
+      params,
+      {&q, &k, &v, &o, &lse, &dO, &dq, &dk, &dv},
+      {uint64_t(workspace), uint64_t(workspace + planeBytes),
+       uint64_t(workspace + statsBytes)}};
   Status status;
   if (accumulatesQuery)
     if (auto e = d.check("cuMemsetD32Async",
@@ -604,7 +567,7 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
   for (size_t i = 0; i < kernels.size() && status.ok(); ++i)
     status = kernels[i].kind == KernelKind::forward
                  ? Error("internal: a forward kernel in the backward pass")
-                 : launch(rt, pass, i, shape, args, stream);
+                 : launch(rt, pass, i, values, stream);
   d.cuMemFreeAsync(workspace, cuStream);
   return status;
 }

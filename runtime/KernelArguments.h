@@ -1,0 +1,77 @@
+//===- KernelArguments.h - a launch's values for a kernel's parameters -*- C++ -*-===//
+//
+// A kernel names its parameters (KernelSignature.h): "q", "q.row_stride",
+// "seqlen_kv", "softmax_scale", a variant's "window", "slopes.extent0", ...
+// Each name is resolved once, when the kernel is loaded, to where its value
+// comes from; a launch then only copies values (no string keys per call).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHJIT_RUNTIME_KERNELARGUMENTS_H
+#define FLASHJIT_RUNTIME_KERNELARGUMENTS_H
+
+#include "compiler/lowering/KernelSignature.h"
+#include "flashjit/flashjit.h"
+#include "runtime/Validation.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flashjit {
+
+/// The tensors a launch may pass, in a fixed order.
+enum class TensorSlot : uint8_t { q, k, v, o, lse, dO, dq, dk, dv };
+constexpr int kTensorSlots = 9;
+/// The backward's workspace: delta, log2 lse, dQ's f32 sums.
+enum class WorkspaceSlot : uint8_t { delta, lseLog2, dqAccum };
+constexpr int kWorkspaceSlots = 3;
+
+/// Where one parameter's value comes from.
+struct ArgumentSource {
+  enum class From : uint8_t {
+    tensor,          ///< a tensor's data pointer (index: TensorSlot)
+    stride,          ///< a tensor's stride (index: slot * 3 + dimension)
+    extent,          ///< batch, heads_q, heads_kv, seqlen_q, seqlen_kv
+    softmaxScale,
+    dropoutSeed,
+    dropoutOffset,
+    workspace,       ///< index: WorkspaceSlot
+    named,           ///< a variant's scalar, or its buffer's data pointer
+    bufferExtent,    ///< index: the dimension
+    bufferRowStride,
+  };
+  From from;
+  uint8_t index = 0;
+  KernelArg::Kind kind;
+  std::string key;       ///< named: the name; buffer*: the buffer's name
+  std::string parameter; ///< the parameter's own name, for errors
+};
+
+/// The source of each of `args`, from their names.
+std::vector<ArgumentSource> resolveArguments(const std::vector<KernelArg> &args);
+
+/// What one launch passes.
+struct LaunchValues {
+  const LaunchShape &shape;
+  const AttentionParams &params;
+  const TensorView *tensors[kTensorSlots] = {};
+  uint64_t workspace[kWorkspaceSlots] = {};
+};
+
+/// One 8-byte word per parameter and the pointers cuLaunchKernel takes.
+struct PackedArguments {
+  llvm::SmallVector<uint64_t, 48> words;
+  llvm::SmallVector<void *, 48> pointers;
+};
+
+/// Packs `values` for parameters `sources`. An Error for a value the
+/// launch lacks (validation lets none through).
+Expected<PackedArguments> packArguments(const std::vector<ArgumentSource> &sources,
+                                        const LaunchValues &values);
+
+} // namespace flashjit
+
+#endif // FLASHJIT_RUNTIME_KERNELARGUMENTS_H
