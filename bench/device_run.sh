@@ -5,6 +5,12 @@
 #   cache     two processes on one fresh cache: the second loads from disk
 #   sanitize  compute-sanitizer memcheck and racecheck over one small
 #             forward + backward of every built-in variant
+#   package   the examples built against the installed package (gemma_local
+#             runs and checks a DSL variant; export_ptx), flashjit-run on a
+#             program file outside kernels/
+#   torch     tests/gpu/torch_check.py (opcheck, torch.compile, exactness) and
+#             examples/python/train.py (transformers through the hook vs SDPA)
+#   overhead  bench/overhead.py: per-call cost beside SDPA's, and a profile
 #   bench     bench/side_by_side.py against SDPA flash/cuDNN, Flex, naive
 #   profile   ncu over one forward + backward of flashjit and FA2 (not run
 #             by default; PROFILE="provider variant d n; ..." picks them)
@@ -46,6 +52,31 @@ for s in $steps; do
         --iterations 3 2>&1 || status=1
     done >"$out/cache.txt"
     cat "$out/cache.txt"
+    ;;
+  package)
+    step "examples against the installed package"
+    (cd .bundle && ln -sf libflashjit.so libflashjit.so.0.4)
+    {
+      LD_LIBRARY_PATH=$PWD/.bundle .bundle/examples/gemma_local || status=1
+      LD_LIBRARY_PATH=$PWD/.bundle .bundle/examples/export_ptx sliding_window sm_90a 128 \
+        /tmp/flashjit-window || status=1
+      echo "-- flashjit-run on tests/variants/neighbourhood_2d.mlir"
+      .bundle/flashjit-run tests/variants/neighbourhood_2d.mlir --param width=5 \
+        --param radius=1 --heads 4 --kv-heads 2 --seqlen 300 --iterations 3 || status=1
+    } 2>&1 | tee "$out/package.txt"
+    ;;
+  torch)
+    step "the PyTorch op"
+    python3 tests/gpu/torch_check.py .bundle/libflashjit.so >"$out/torch-check.txt" 2>&1 || status=1
+    grep -E "PASS|FAIL" "$out/torch-check.txt" | tail -25
+    step "transformers training through the hook"
+    python3 examples/python/train.py --library .bundle/libflashjit.so >"$out/train.txt" 2>&1 || status=1
+    tail -8 "$out/train.txt"
+    ;;
+  overhead)
+    step "per-call overhead"
+    python3 bench/overhead.py "$out/overhead.json" --library .bundle/libflashjit.so 2>&1 |
+      tee "$out/overhead.txt" || status=1
     ;;
   sanitize)
     for tool in memcheck racecheck; do

@@ -7,15 +7,17 @@ include(CMakePackageConfigHelpers)
 
 set(FLASHJIT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/flashjit)
 
+# Components: `library` (what a consumer needs) and `tools`.
 install(TARGETS flashjit EXPORT flashjitTargets
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT library
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/flashjit
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT library
+  FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_BINARY_DIR}/include/flashjit/version.h
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/flashjit)
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/flashjit COMPONENT library)
 install(EXPORT flashjitTargets NAMESPACE flashjit::
-  DESTINATION ${FLASHJIT_CMAKE_DIR})
+  DESTINATION ${FLASHJIT_CMAKE_DIR} COMPONENT library)
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/flashjitConfig.cmake.in
   ${PROJECT_BINARY_DIR}/flashjitConfig.cmake
@@ -25,7 +27,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/flashjitConfigVersion.cma
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/flashjitConfig.cmake
   ${PROJECT_BINARY_DIR}/flashjitConfigVersion.cmake
-  DESTINATION ${FLASHJIT_CMAKE_DIR})
+  DESTINATION ${FLASHJIT_CMAKE_DIR} COMPONENT library)
 
 # pkg-config wants paths relative to ${prefix} where it can have them, and
 # the prefix relative to the .pc file so that `cmake --install --prefix`
@@ -43,7 +45,7 @@ endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/flashjit.pc.in
   ${PROJECT_BINARY_DIR}/flashjit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/flashjit.pc
-  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT library)
 
 if(FLASHJIT_BUILD_TOOLS)
   # The tools link the compiler statically and find LLVM's and MLIR's
@@ -51,5 +53,5 @@ if(FLASHJIT_BUILD_TOOLS)
   set_target_properties(flashjit-ptx flashjit-run PROPERTIES
     INSTALL_RPATH_USE_LINK_PATH TRUE)
   install(TARGETS flashjit-ptx flashjit-run
-    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
 endif()
