@@ -162,10 +162,9 @@ flashjit::resolveArguments(const std::vector<KernelArg> &args) {
   return sources;
 }
 
-Expected<PackedArguments>
+std::optional<Error>
 flashjit::packArguments(const std::vector<ArgumentSource> &sources,
-                        const LaunchValues &values) {
-  PackedArguments packed;
+                        const LaunchValues &values, PackedArguments &packed) {
   packed.words.resize(sources.size());
   packed.pointers.resize(sources.size());
   for (size_t i = 0; i < sources.size(); ++i) {
@@ -176,5 +175,5 @@ flashjit::packArguments(const std::vector<ArgumentSource> &sources,
     packed.words[i] = *value;
     packed.pointers[i] = &packed.words[i];
   }
-  return packed;
+  return std::nullopt;
 }

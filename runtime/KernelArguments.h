@@ -17,6 +17,7 @@
 #include "llvm/ADT/SmallVector.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,16 +62,23 @@ struct LaunchValues {
   uint64_t workspace[kWorkspaceSlots] = {};
 };
 
-/// One 8-byte word per parameter and the pointers cuLaunchKernel takes.
+/// One 8-byte word per parameter and the pointers cuLaunchKernel takes,
+/// which point into `words`: it is neither copied nor moved, so that they
+/// stay valid.
 struct PackedArguments {
+  PackedArguments() = default;
+  PackedArguments(const PackedArguments &) = delete;
+  PackedArguments &operator=(const PackedArguments &) = delete;
+
   llvm::SmallVector<uint64_t, 48> words;
   llvm::SmallVector<void *, 48> pointers;
 };
 
-/// Packs `values` for parameters `sources`. An Error for a value the
-/// launch lacks (validation lets none through).
-Expected<PackedArguments> packArguments(const std::vector<ArgumentSource> &sources,
-                                        const LaunchValues &values);
+/// Packs `values` for parameters `sources` into `packed`. An Error for a
+/// value the launch lacks (validation lets none through).
+std::optional<Error> packArguments(const std::vector<ArgumentSource> &sources,
+                                   const LaunchValues &values,
+                                   PackedArguments &packed);
 
 } // namespace flashjit
 

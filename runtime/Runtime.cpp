@@ -407,14 +407,14 @@ Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
               const LaunchValues &values, void *stream) {
   const KernelInfo &k = pass.kernels[i];
   auto [gridX, gridY] = gridOf(k, values.shape);
-  Expected<PackedArguments> packed = packArguments(pass.sources[i], values);
-  if (!packed)
-    return packed.error();
+  PackedArguments packed;
+  if (auto e = packArguments(pass.sources[i], values, packed))
+    return *e;
   const CudaDriver &d = *rt.driver;
   CUresult r = d.cuLaunchKernel(
       pass.functions[i], gridX, gridY, 1, k.schedule.numThreads(), 1, 1,
       k.schedule.sharedMemoryBytes, static_cast<CUstream>(stream),
-      packed->pointers.data(), nullptr);
+      packed.pointers.data(), nullptr);
   if (r != CUDA_SUCCESS)
     return d.error(("cuLaunchKernel(" + k.name + ")").c_str(), r);
   return {};
@@ -582,6 +582,15 @@ Expected<CompiledKernels> Attention::compile(Pass pass, int headDim,
   PassRequest request{pass == Pass::forward ? CompilePass::forward
                                             : CompilePass::backward,
                       headDim, dtype};
+  // With a device, the PTX is linked to a cubin in its primary context.
+  std::optional<ScopedContext> current;
+  if (rt.driver) {
+    Expected<ScopedContext> entered =
+        ScopedContext::enter(*rt.driver, rt.primary->context());
+    if (!entered)
+      return entered.error();
+    current.emplace(std::move(*entered));
+  }
   Expected<KernelCache::Lookup> lookup = compiledPass(rt, *state_, request);
   if (!lookup)
     return lookup.error();
