@@ -118,8 +118,8 @@ const char *flashjit_version(void) { return flashjit::version(); }
 
 void flashjit_runtime_options_init(flashjit_runtime_options *options) {
   if (options)
-    *options = flashjit_runtime_options{sizeof(flashjit_runtime_options), 0,
-                                        nullptr, 0, nullptr, 0};
+    *options = flashjit_runtime_options{
+        sizeof(flashjit_runtime_options), 0, nullptr, 0, nullptr, 0};
 }
 
 int flashjit_runtime_create_with_options(
@@ -158,8 +158,7 @@ int flashjit_runtime_create_with_options(
 }
 
 int flashjit_runtime_create(int device, const char *cacheDir,
-                            const char *offlineTarget,
-                            flashjit_runtime **out) {
+                            const char *offlineTarget, flashjit_runtime **out) {
   flashjit_runtime_options options;
   flashjit_runtime_options_init(&options);
   options.device = device;
@@ -276,8 +275,8 @@ int flashjit_backward(const flashjit_attention *attention,
   auto p = paramsOf(params, why);
   if (!why.empty())
     return fail(why);
-  Status status = attention->attention.backward(
-      *tq, *tk, *tv, *to, *tl, *td, *tdq, *tdk, *tdv, *p, stream);
+  Status status = attention->attention.backward(*tq, *tk, *tv, *to, *tl, *td,
+                                                *tdq, *tdk, *tdv, *p, stream);
   return status.ok() ? FLASHJIT_OK : fail(status.error());
 }
 

@@ -93,7 +93,9 @@ template <typename T> uint64_t word(KernelArg::Kind kind, T value) {
   return bits;
 }
 
-uint64_t address(const void *p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); }
+uint64_t address(const void *p) {
+  return uint64_t(reinterpret_cast<uintptr_t>(p));
+}
 
 /// A variant's scalar or buffer pointer by name.
 std::optional<uint64_t> namedWord(const ArgumentSource &s,

@@ -1,4 +1,5 @@
-//===- KernelArguments.h - a launch's values for a kernel's parameters -*- C++ -*-===//
+//===- KernelArguments.h - a launch's values for a kernel's parameters -*- C++
+//-*-===//
 //
 // A kernel names its parameters (KernelSignature.h): "q", "q.row_stride",
 // "seqlen_kv", "softmax_scale", a variant's "window", "slopes.extent0", ...
@@ -33,15 +34,15 @@ constexpr int kWorkspaceSlots = 3;
 /// Where one parameter's value comes from.
 struct ArgumentSource {
   enum class From : uint8_t {
-    tensor,          ///< a tensor's data pointer (index: TensorSlot)
-    stride,          ///< a tensor's stride (index: slot * 3 + dimension)
-    extent,          ///< batch, heads_q, heads_kv, seqlen_q, seqlen_kv
+    tensor, ///< a tensor's data pointer (index: TensorSlot)
+    stride, ///< a tensor's stride (index: slot * 3 + dimension)
+    extent, ///< batch, heads_q, heads_kv, seqlen_q, seqlen_kv
     softmaxScale,
     dropoutSeed,
     dropoutOffset,
-    workspace,       ///< index: WorkspaceSlot
-    named,           ///< a variant's scalar, or its buffer's data pointer
-    bufferExtent,    ///< index: the dimension
+    workspace,    ///< index: WorkspaceSlot
+    named,        ///< a variant's scalar, or its buffer's data pointer
+    bufferExtent, ///< index: the dimension
     bufferRowStride,
   };
   From from;
@@ -52,7 +53,8 @@ struct ArgumentSource {
 };
 
 /// The source of each of `args`, from their names.
-std::vector<ArgumentSource> resolveArguments(const std::vector<KernelArg> &args);
+std::vector<ArgumentSource>
+resolveArguments(const std::vector<KernelArg> &args);
 
 /// What one launch passes.
 struct LaunchValues {

@@ -279,9 +279,8 @@ Expected<KernelCache::Lookup> compiledPass(Runtime::State &rt,
   std::string stem = stemOf(attention, request);
   Expected<KernelCache::Lookup> lookup = rt.cache->getOrBuild(
       keyMaterial(rt, attention, request), [&]() -> Expected<CacheEntry> {
-        Expected<CompiledPass> compiled =
-            compileProgram(attention.program, compileOptionsFor(rt, request),
-                           dumperFor(stem));
+        Expected<CompiledPass> compiled = compileProgram(
+            attention.program, compileOptionsFor(rt, request), dumperFor(stem));
         if (!compiled)
           return compiled.error();
         CacheEntry entry{compiled->ptx, "",
@@ -369,9 +368,10 @@ loadPassOfRuntime(Runtime::State &rt, const Attention::State &attention,
 }
 
 /// Compiles (or finds) the kernels of `pass` for `shape` and loads them.
-Expected<std::shared_ptr<LoadedPass>>
-loadPass(Runtime::State &rt, Attention::State &attention, CompilePass pass,
-         const LaunchShape &shape) {
+Expected<std::shared_ptr<LoadedPass>> loadPass(Runtime::State &rt,
+                                               Attention::State &attention,
+                                               CompilePass pass,
+                                               const LaunchShape &shape) {
   PassRequest request{pass, int(shape.headDim), shape.dtype};
   {
     std::lock_guard<std::mutex> lock(attention.mutex);
@@ -394,9 +394,10 @@ unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 std::pair<unsigned, unsigned> gridOf(const KernelInfo &kernel,
                                      const LaunchShape &shape) {
   GridRule rule = gridRuleOf(kernel.schedule);
-  int64_t rows = rule.rows == GridRule::Rows::seqlenQ    ? shape.seqlenQ
-                 : rule.rows == GridRule::Rows::seqlenKv ? shape.seqlenKv
-                                     : shape.seqlenQ * shape.headDim / 8;
+  int64_t rows = rule.rows == GridRule::Rows::seqlenQ ? shape.seqlenQ
+                 : rule.rows == GridRule::Rows::seqlenKv
+                     ? shape.seqlenKv
+                     : shape.seqlenQ * shape.headDim / 8;
   int64_t heads = rule.keyValueHeads ? shape.headsKv : shape.headsQ;
   return {ceilDiv(rows, rule.rowsPerBlock) * unsigned(rule.multiplier),
           unsigned(shape.batch * heads)};
@@ -464,10 +465,9 @@ prepare(Attention::State &attention, CompilePass which,
 
 /// The pointers of `tensors` and of the parameters' buffers that hold
 /// elements (an empty tensor's pointer may be anything).
-std::vector<LaunchPointer>
-pointersOf(std::initializer_list<std::pair<const char *, const TensorView *>>
-               tensors,
-           const AttentionParams &params) {
+std::vector<LaunchPointer> pointersOf(
+    std::initializer_list<std::pair<const char *, const TensorView *>> tensors,
+    const AttentionParams &params) {
   auto holdsElements = [](const auto &shape) {
     return std::none_of(std::begin(shape), std::end(shape),
                         [](int64_t extent) { return extent == 0; });
@@ -547,17 +547,16 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
   size_t accumElements = accumulatesQuery ? rows * shape.headDim : 0;
   CUdeviceptr workspace = 0;
   auto cuStream = static_cast<CUstream>(stream);
-  if (auto e = d.check("cuMemAllocAsync",
-                       d.cuMemAllocAsync(&workspace,
-                                         statsBytes + accumElements * 4,
-                                         cuStream)))
+  if (auto e =
+          d.check("cuMemAllocAsync",
+                  d.cuMemAllocAsync(&workspace, statsBytes + accumElements * 4,
+                                    cuStream)))
     return *e;
-  LaunchValues values{
-      shape,
-      params,
-      {&q, &k, &v, &o, &lse, &dO, &dq, &dk, &dv},
-      {uint64_t(workspace), uint64_t(workspace + planeBytes),
-       uint64_t(workspace + statsBytes)}};
+  LaunchValues values{shape,
+                      params,
+                      {&q, &k, &v, &o, &lse, &dO, &dq, &dk, &dv},
+                      {uint64_t(workspace), uint64_t(workspace + planeBytes),
+                       uint64_t(workspace + statsBytes)}};
   Status status;
   if (accumulatesQuery)
     if (auto e = d.check("cuMemsetD32Async",
@@ -601,9 +600,11 @@ Expected<CompiledKernels> Attention::compile(Pass pass, int headDim,
     return kernels.error();
   CompiledKernels compiled{rt.target.arch, entry.ptx, entry.metadata, {}};
   for (const KernelInfo &k : *kernels) {
-    KernelSignature signature{k.name, stringifyKernelKind(k.kind),
+    KernelSignature signature{k.name,
+                              stringifyKernelKind(k.kind),
                               k.schedule.numThreads(),
-                              k.schedule.sharedMemoryBytes, {}};
+                              k.schedule.sharedMemoryBytes,
+                              {}};
     for (const KernelArg &arg : k.args)
       signature.params.emplace_back(arg.name, stringifyKernelArgKind(arg.kind));
     compiled.kernels.push_back(std::move(signature));

@@ -24,8 +24,8 @@ const char *flashjit::stringifyDType(DType type) {
   return "?";
 }
 
-TensorView TensorView::contiguous(void *data, DType dtype, int64_t b,
-                                  int64_t h, int64_t n, int64_t d) {
+TensorView TensorView::contiguous(void *data, DType dtype, int64_t b, int64_t h,
+                                  int64_t n, int64_t d) {
   TensorView t;
   t.data = data;
   t.dtype = dtype;
@@ -81,7 +81,8 @@ std::optional<Error> checkTensor(const char *name, const TensorView &t,
   if (!std::equal(expected.begin(), expected.end(), t.shape))
     return Error(std::string(name) + " has shape " + shapeOf(t) +
                  ", expected " + shapeOf(expected));
-  bool empty = std::any_of(t.shape, t.shape + 4, [](int64_t s) { return s == 0; });
+  bool empty =
+      std::any_of(t.shape, t.shape + 4, [](int64_t s) { return s == 0; });
   if (empty) // nothing is read or written: any strides (torch's) will do
     return std::nullopt;
   if (auto e = checkPointer(name, t.data, empty))
@@ -93,8 +94,9 @@ std::optional<Error> checkTensor(const char *name, const TensorView &t,
     if (t.strides[i] < 0)
       return Error(std::string(name) + " has a negative stride");
     if (t.strides[i] % 8 != 0)
-      return Error(std::string(name) + "'s stride " + std::to_string(t.strides[i]) +
-                   " (dimension " + std::to_string(i) +
+      return Error(std::string(name) + "'s stride " +
+                   std::to_string(t.strides[i]) + " (dimension " +
+                   std::to_string(i) +
                    ") is not a multiple of 8 elements: rows must be 16-byte "
                    "aligned");
   }
@@ -126,8 +128,8 @@ std::optional<Error> checkParams(const Program &program, const LaunchShape &s,
     auto it = params.scalars.find(p.name);
     if (it == params.scalars.end())
       return Error("variant '" + program.name() + "' needs the parameter '" +
-                   p.name + "' (" + (p.type == ScalarType::f32 ? "f32" : "i32") +
-                   ")");
+                   p.name + "' (" +
+                   (p.type == ScalarType::f32 ? "f32" : "i32") + ")");
     bool isFloat = std::holds_alternative<float>(it->second);
     if (isFloat != (p.type == ScalarType::f32))
       return Error("parameter '" + p.name + "' of variant '" + program.name() +
@@ -235,7 +237,8 @@ Expected<LaunchShape> shapeFrom(const TensorView &q, const TensorView &k) {
     return Error("q has " + std::to_string(s.headsQ) +
                  " heads, not a multiple of k's " + std::to_string(s.headsKv));
   if (s.seqlenQ > kMaxSeqlen || s.seqlenKv > kMaxSeqlen)
-    return Error("sequence length " + std::to_string(std::max(s.seqlenQ, s.seqlenKv)) +
+    return Error("sequence length " +
+                 std::to_string(std::max(s.seqlenQ, s.seqlenKv)) +
                  " is too long for the kernels' 32-bit index math");
   if (s.batch * s.headsQ > kMaxGridRows)
     return Error("batch * heads = " + std::to_string(s.batch * s.headsQ) +
@@ -246,10 +249,11 @@ Expected<LaunchShape> shapeFrom(const TensorView &q, const TensorView &k) {
 
 } // namespace
 
-Expected<LaunchShape> flashjit::validateForward(
-    const Program &program, const TensorView &q, const TensorView &k,
-    const TensorView &v, const TensorView &o, const TensorView &lse,
-    const AttentionParams &params) {
+Expected<LaunchShape>
+flashjit::validateForward(const Program &program, const TensorView &q,
+                          const TensorView &k, const TensorView &v,
+                          const TensorView &o, const TensorView &lse,
+                          const AttentionParams &params) {
   Expected<LaunchShape> shape = shapeFrom(q, k);
   if (!shape)
     return shape;
@@ -278,7 +282,8 @@ Expected<LaunchShape> flashjit::validateBackward(
     const TensorView &v, const TensorView &o, const TensorView &lse,
     const TensorView &dO, const TensorView &dq, const TensorView &dk,
     const TensorView &dv, const AttentionParams &params) {
-  Expected<LaunchShape> shape = validateForward(program, q, k, v, o, lse, params);
+  Expected<LaunchShape> shape =
+      validateForward(program, q, k, v, o, lse, params);
   if (!shape)
     return shape;
   const LaunchShape &s = *shape;

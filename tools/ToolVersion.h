@@ -1,4 +1,5 @@
-//===- ToolVersion.h - what every flashjit tool's --version prints --*- C++ -*-===//
+//===- ToolVersion.h - what every flashjit tool's --version prints --*- C++
+//-*-===//
 
 #ifndef FLASHJIT_TOOLS_TOOLVERSION_H
 #define FLASHJIT_TOOLS_TOOLVERSION_H

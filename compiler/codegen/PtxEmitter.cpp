@@ -154,8 +154,7 @@ Expected<std::string> flashjit::emitPtx(ModuleOp module,
     llvm::legacy::PassManager codegen;
     if (machine->addPassesToEmitFile(codegen, buffered, nullptr,
                                      llvm::CodeGenFileType::AssemblyFile))
-      return Error("the NVPTX backend cannot emit assembly for " +
-                   target.arch);
+      return Error("the NVPTX backend cannot emit assembly for " + target.arch);
     codegen.run(*llvmModule);
   }
   if (dump)

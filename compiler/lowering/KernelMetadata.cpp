@@ -52,8 +52,8 @@ json::Object gridJson(const Schedule &s) {
 json::Object kernelJson(const KernelInfo &k) {
   json::Array args;
   for (const KernelArg &a : k.args)
-    args.push_back(
-        json::Object{{"name", a.name}, {"kind", stringifyKernelArgKind(a.kind)}});
+    args.push_back(json::Object{{"name", a.name},
+                                {"kind", stringifyKernelArgKind(a.kind)}});
   return json::Object{{"name", k.name},
                       {"kind", stringifyKernelKind(k.kind)},
                       {"threads", k.schedule.numThreads()},
@@ -96,9 +96,8 @@ bool scheduleFromJson(const json::Value &value, Schedule &s, json::Path path) {
 
 bool argFromJson(const json::Value &value, KernelArg &a, json::Path path) {
   json::ObjectMapper o(value, path);
-  const json::Value *kind = value.getAsObject()
-                                ? value.getAsObject()->get("kind")
-                                : nullptr;
+  const json::Value *kind =
+      value.getAsObject() ? value.getAsObject()->get("kind") : nullptr;
   if (!o || !o.map("name", a.name) || !kind) {
     if (o && !kind)
       path.field("kind").report("missing");
@@ -172,7 +171,8 @@ flashjit::parseKernelMetadata(llvm::StringRef text) {
   json::Path::Root root("metadata");
   json::Path path(root);
   const json::Object *object = document->getAsObject();
-  std::optional<int64_t> format = object ? object->getInteger("format") : std::nullopt;
+  std::optional<int64_t> format =
+      object ? object->getInteger("format") : std::nullopt;
   if (!format || *format != kFormat)
     return Error("kernel metadata of another format (this build reads format " +
                  std::to_string(kFormat) + ")");

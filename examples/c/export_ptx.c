@@ -30,8 +30,7 @@ static char *readFile(const char *path) {
   return text;
 }
 
-static int writeFile(const char *prefix, const char *suffix,
-                     const char *text) {
+static int writeFile(const char *prefix, const char *suffix, const char *text) {
   char path[4096];
   snprintf(path, sizeof path, "%s%s", prefix, suffix);
   FILE *f = fopen(path, "w");
@@ -91,8 +90,9 @@ int main(int argc, char **argv) {
     char ptx[16], json[16];
     snprintf(ptx, sizeof ptx, "%s.ptx", names[i]);
     snprintf(json, sizeof json, "%s.json", names[i]);
-    int written = writeFile(argv[4], ptx, flashjit_compiled_ptx(compiled)) &&
-                  writeFile(argv[4], json, flashjit_compiled_metadata(compiled));
+    int written =
+        writeFile(argv[4], ptx, flashjit_compiled_ptx(compiled)) &&
+        writeFile(argv[4], json, flashjit_compiled_metadata(compiled));
     flashjit_compiled_destroy(compiled);
     if (!written)
       return 1;

@@ -34,18 +34,18 @@ constexpr int kWindow = 96;
 
 Expected<Program> gemmaLocal() {
   using namespace flashjit::dsl;
-  return attention(
-      "gemma_local",
-      {.scoreMod =
-           [](Builder &b, Tile s) {
-             Tile cap = b.param("softcap");
-             return cap * tanh(s / cap);
-           },
-       .maskMod =
-           [](Builder &b) {
-             Tile distance = b.qIdx() - b.kvIdx();
-             return distance >= 0 && distance < b.param("window", ScalarType::i32);
-           }});
+  return attention("gemma_local",
+                   {.scoreMod =
+                        [](Builder &b, Tile s) {
+                          Tile cap = b.param("softcap");
+                          return cap * tanh(s / cap);
+                        },
+                    .maskMod =
+                        [](Builder &b) {
+                          Tile distance = b.qIdx() - b.kvIdx();
+                          return distance >= 0 &&
+                                 distance < b.param("window", ScalarType::i32);
+                        }});
 }
 
 int fail(const std::string &what) {
@@ -73,7 +73,8 @@ std::vector<double> expected(const std::vector<float> &q,
       max = std::max(max, p[j]);
     }
     for (int j = 0; j < n; ++j)
-      sum += (i - j >= 0 && i - j < kWindow) ? (p[j] = std::exp(p[j] - max)) : 0;
+      sum +=
+          (i - j >= 0 && i - j < kWindow) ? (p[j] = std::exp(p[j] - max)) : 0;
     for (int j = 0; j < n; ++j)
       for (int c = 0; c < d; ++c)
         if (i - j >= 0 && i - j < kWindow)

@@ -87,16 +87,16 @@ FLASHJIT_C_API const char *flashjit_version(void);
 /* How a runtime is made. Fill it with flashjit_runtime_options_init first:
  * `size` lets later versions add fields without breaking callers. */
 typedef struct flashjit_runtime_options {
-  size_t size;               /* sizeof(flashjit_runtime_options) */
-  int32_t device;            /* CUDA ordinal; 0 */
-  const char *cache_dir;     /* NULL: $FLASHJIT_CACHE_DIR, else
-                                $XDG_CACHE_HOME/flashjit, else
-                                ~/.cache/flashjit */
-  int32_t memory_cache_only; /* nonzero: never touch the disk */
+  size_t size;                /* sizeof(flashjit_runtime_options) */
+  int32_t device;             /* CUDA ordinal; 0 */
+  const char *cache_dir;      /* NULL: $FLASHJIT_CACHE_DIR, else
+                                 $XDG_CACHE_HOME/flashjit, else
+                                 ~/.cache/flashjit */
+  int32_t memory_cache_only;  /* nonzero: never touch the disk */
   const char *offline_target; /* non-NULL ("sm_90a", ...): compile for it
                                  without a device; launches then fail */
-  int32_t deterministic;     /* nonzero: the backward without atomics, the
-                                same bits on every run (slower) */
+  int32_t deterministic;      /* nonzero: the backward without atomics, the
+                                 same bits on every run (slower) */
 } flashjit_runtime_options;
 
 FLASHJIT_C_API void
@@ -110,51 +110,57 @@ flashjit_runtime_create_with_options(const flashjit_runtime_options *options,
  * ~/.cache/flashjit. offline_target non-NULL (e.g. "sm_90a"): compile for it
  * without a device; launches then fail. */
 FLASHJIT_C_API int flashjit_runtime_create(int device, const char *cache_dir,
-                            const char *offline_target,
-                            flashjit_runtime **out);
+                                           const char *offline_target,
+                                           flashjit_runtime **out);
 FLASHJIT_C_API void flashjit_runtime_destroy(flashjit_runtime *runtime);
 
 /* A built-in variant by name ("causal", ...), or a tile program's text. */
 FLASHJIT_C_API int flashjit_attention_create_builtin(flashjit_runtime *runtime,
-                                      const char *name,
-                                      flashjit_attention **out);
-FLASHJIT_C_API int flashjit_attention_create_from_text(flashjit_runtime *runtime,
-                                        const char *program_text,
-                                        flashjit_attention **out);
+                                                     const char *name,
+                                                     flashjit_attention **out);
+FLASHJIT_C_API int
+flashjit_attention_create_from_text(flashjit_runtime *runtime,
+                                    const char *program_text,
+                                    flashjit_attention **out);
 FLASHJIT_C_API void flashjit_attention_destroy(flashjit_attention *attention);
 
-typedef enum flashjit_pass { FLASHJIT_FORWARD = 0, FLASHJIT_BACKWARD = 1 } flashjit_pass;
+typedef enum flashjit_pass {
+  FLASHJIT_FORWARD = 0,
+  FLASHJIT_BACKWARD = 1
+} flashjit_pass;
 
 /* One pass of a variant compiled ahead of time, for the runtime's target:
  * its PTX and, as JSON, each kernel's launch signature, grid rule and
  * schedule (the format of flashjit-ptx --signature). Works offline; the
  * strings live as long as the handle. */
 typedef struct flashjit_compiled flashjit_compiled;
-FLASHJIT_C_API int flashjit_attention_compile(const flashjit_attention *attention,
-                                              flashjit_pass pass,
-                                              int32_t head_dim,
-                                              flashjit_dtype dtype,
-                                              flashjit_compiled **out);
-FLASHJIT_C_API const char *flashjit_compiled_target(const flashjit_compiled *compiled);
-FLASHJIT_C_API const char *flashjit_compiled_ptx(const flashjit_compiled *compiled);
-FLASHJIT_C_API const char *flashjit_compiled_metadata(const flashjit_compiled *compiled);
+FLASHJIT_C_API int
+flashjit_attention_compile(const flashjit_attention *attention,
+                           flashjit_pass pass, int32_t head_dim,
+                           flashjit_dtype dtype, flashjit_compiled **out);
+FLASHJIT_C_API const char *
+flashjit_compiled_target(const flashjit_compiled *compiled);
+FLASHJIT_C_API const char *
+flashjit_compiled_ptx(const flashjit_compiled *compiled);
+FLASHJIT_C_API const char *
+flashjit_compiled_metadata(const flashjit_compiled *compiled);
 FLASHJIT_C_API void flashjit_compiled_destroy(flashjit_compiled *compiled);
 
 /* O and the log-sum-exp on `stream` (a CUstream; NULL: the default). */
-FLASHJIT_C_API int flashjit_forward(const flashjit_attention *attention,
-                     const flashjit_tensor *q, const flashjit_tensor *k,
-                     const flashjit_tensor *v, const flashjit_tensor *o,
-                     const flashjit_tensor *lse, const flashjit_params *params,
-                     void *stream);
+FLASHJIT_C_API int
+flashjit_forward(const flashjit_attention *attention, const flashjit_tensor *q,
+                 const flashjit_tensor *k, const flashjit_tensor *v,
+                 const flashjit_tensor *o, const flashjit_tensor *lse,
+                 const flashjit_params *params, void *stream);
 
 /* dQ, dK, dV on `stream`. */
-FLASHJIT_C_API int flashjit_backward(const flashjit_attention *attention,
-                      const flashjit_tensor *q, const flashjit_tensor *k,
-                      const flashjit_tensor *v, const flashjit_tensor *o,
-                      const flashjit_tensor *lse, const flashjit_tensor *dout,
-                      const flashjit_tensor *dq, const flashjit_tensor *dk,
-                      const flashjit_tensor *dv, const flashjit_params *params,
-                      void *stream);
+FLASHJIT_C_API int
+flashjit_backward(const flashjit_attention *attention, const flashjit_tensor *q,
+                  const flashjit_tensor *k, const flashjit_tensor *v,
+                  const flashjit_tensor *o, const flashjit_tensor *lse,
+                  const flashjit_tensor *dout, const flashjit_tensor *dq,
+                  const flashjit_tensor *dk, const flashjit_tensor *dv,
+                  const flashjit_params *params, void *stream);
 
 #ifdef __cplusplus
 }

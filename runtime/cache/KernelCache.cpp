@@ -72,8 +72,8 @@ static std::string ownBuildId() {
               break;
             if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
                 std::memcmp(name, "GNU", 4) == 0) {
-              s->id = llvm::toHex(
-                  llvm::StringRef(desc, note->n_descsz), /*LowerCase=*/true);
+              s->id = llvm::toHex(llvm::StringRef(desc, note->n_descsz),
+                                  /*LowerCase=*/true);
               return 1;
             }
             p = desc + llvm::alignTo(note->n_descsz, 4);
@@ -99,9 +99,8 @@ std::string &KernelCache::compilerVersion() {
 
 std::string KernelCache::keyOf(const std::string &material) {
   std::string all = compilerVersion() + '\0' + material;
-  llvm::XXH128_hash_t h = llvm::xxh3_128bits(
-      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(all.data()),
-                              all.size()));
+  llvm::XXH128_hash_t h = llvm::xxh3_128bits(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(all.data()), all.size()));
   std::string hex;
   llvm::raw_string_ostream os(hex);
   os << llvm::format_hex_no_prefix(h.high64, 16)
@@ -198,8 +197,8 @@ void KernelCache::writeDisk(const std::string &key, const CacheEntry &entry) {
   std::string path = dir + "/" + key + kSuffix;
   llvm::SmallString<256> temp;
   int fd;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
-          path + ".tmp-%%%%%%%%", fd, temp)) {
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, temp)) {
     std::lock_guard<std::mutex> lock(mutex);
     disableDisk("cannot write to " + dir + ": " + ec.message());
     return;

@@ -48,8 +48,9 @@ public:
 
   /// The entry for `keyMaterial`, from memory, then disk, else from
   /// `build` (called once however many threads ask at the same time).
-  Expected<Lookup> getOrBuild(const std::string &keyMaterial,
-                              const std::function<Expected<CacheEntry>()> &build);
+  Expected<Lookup>
+  getOrBuild(const std::string &keyMaterial,
+             const std::function<Expected<CacheEntry>()> &build);
 
   /// The file name an entry is stored under: a 128-bit hash of the
   /// compiler version and `keyMaterial`.
@@ -77,8 +78,9 @@ private:
   std::string dir;
   mutable std::mutex mutex;
   bool diskWritable = true;
-  std::unordered_map<std::string,
-                     std::shared_future<Expected<std::shared_ptr<const CacheEntry>>>>
+  std::unordered_map<
+      std::string,
+      std::shared_future<Expected<std::shared_ptr<const CacheEntry>>>>
       entries;
 };
 

@@ -74,11 +74,11 @@ flashjit::checkDevicePointers(const CudaDriver &driver, int ordinal,
                                         CU_POINTER_ATTRIBUTE_IS_MANAGED,
                                         CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL};
     void *values[] = {&memoryType, &managed, &device};
-    if (auto e = driver.check(
-            "cuPointerGetAttributes",
-            driver.cuPointerGetAttributes(
-                3, attributes, values,
-                CUdeviceptr(reinterpret_cast<uintptr_t>(p.data)))))
+    if (auto e =
+            driver.check("cuPointerGetAttributes",
+                         driver.cuPointerGetAttributes(
+                             3, attributes, values,
+                             CUdeviceptr(reinterpret_cast<uintptr_t>(p.data)))))
       return e;
     std::string name = p.name;
     if (managed)

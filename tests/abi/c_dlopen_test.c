@@ -35,7 +35,8 @@ static struct {
   void (*options_init)(flashjit_runtime_options *);
   int (*runtime_create)(const flashjit_runtime_options *, flashjit_runtime **);
   void (*runtime_destroy)(flashjit_runtime *);
-  int (*create_builtin)(flashjit_runtime *, const char *, flashjit_attention **);
+  int (*create_builtin)(flashjit_runtime *, const char *,
+                        flashjit_attention **);
   int (*create_from_text)(flashjit_runtime *, const char *,
                           flashjit_attention **);
   void (*attention_destroy)(flashjit_attention *);
@@ -61,7 +62,8 @@ static int load(const char *path) {
   }
   *(void **)&api.last_error = resolve(library, "flashjit_last_error");
   *(void **)&api.version = resolve(library, "flashjit_version");
-  *(void **)&api.options_init = resolve(library, "flashjit_runtime_options_init");
+  *(void **)&api.options_init =
+      resolve(library, "flashjit_runtime_options_init");
   *(void **)&api.runtime_create =
       resolve(library, "flashjit_runtime_create_with_options");
   *(void **)&api.runtime_destroy = resolve(library, "flashjit_runtime_destroy");
@@ -76,7 +78,8 @@ static int load(const char *path) {
   *(void **)&api.compiled_ptx = resolve(library, "flashjit_compiled_ptx");
   *(void **)&api.compiled_metadata =
       resolve(library, "flashjit_compiled_metadata");
-  *(void **)&api.compiled_destroy = resolve(library, "flashjit_compiled_destroy");
+  *(void **)&api.compiled_destroy =
+      resolve(library, "flashjit_compiled_destroy");
   /* Nothing of LLVM or MLIR may be visible from outside. */
   CHECK(dlsym(library, "_ZN4mlir11MLIRContextC1ENS0_9ThreadingE") == NULL,
         "an MLIR symbol is exported");
@@ -112,8 +115,8 @@ static void checkCompiles(const flashjit_attention *attention,
     CHECK(strcmp(api.compiled_target(forward), "sm_90a") == 0, "%s",
           api.compiled_target(forward));
     CHECK(strstr(api.compiled_ptx(forward), entry) != NULL, "no %s", entry);
-    CHECK(strstr(api.compiled_metadata(forward), "\"threads\"") != NULL,
-          "%s", api.compiled_metadata(forward));
+    CHECK(strstr(api.compiled_metadata(forward), "\"threads\"") != NULL, "%s",
+          api.compiled_metadata(forward));
   }
   CHECK(api.compile(attention, FLASHJIT_BACKWARD, 128, FLASHJIT_F16,
                     &backward) == FLASHJIT_OK,

@@ -182,9 +182,9 @@ TEST(GpuEdgeCases, DeterministicBackwardMatchesTheReference) {
         config.iterations = 0;
         Expected<RunReport> report = runVariant(deterministicGpu(), config);
         ASSERT_TRUE(report) << report.error().message();
-        EXPECT_TRUE(report->pass) << v.name << " d=" << headDim << " N="
-                                  << s.seqlenQ << "/" << s.seqlenKv
-                                  << linesOf(*report);
+        EXPECT_TRUE(report->pass)
+            << v.name << " d=" << headDim << " N=" << s.seqlenQ << "/"
+            << s.seqlenKv << linesOf(*report);
       }
 }
 
@@ -374,14 +374,15 @@ TEST(GpuFaults, HostAndFreedPointersAreRefused) {
     return TensorView::contiguous(reinterpret_cast<void *>(p), DType::bf16, 1,
                                   1, n, dim);
   };
-  TensorView lseView = TensorView::contiguous(
-      reinterpret_cast<void *>(lse), DType::f32, 1, 1, n, 1);
+  TensorView lseView = TensorView::contiguous(reinterpret_cast<void *>(lse),
+                                              DType::f32, 1, 1, n, 1);
   Expected<Attention> causal =
       Attention::create(gpu(), *builtinVariant("causal"));
   ASSERT_TRUE(causal);
   TensorView hostQ = view(q);
   hostQ.data = host;
-  Status onHost = causal->forward(hostQ, view(k), view(v), view(o), lseView, {});
+  Status onHost =
+      causal->forward(hostQ, view(k), view(v), view(o), lseView, {});
   ASSERT_FALSE(onHost.ok());
   EXPECT_NE(onHost.error().message().find("q is not memory CUDA knows"),
             std::string::npos)
@@ -397,7 +398,8 @@ TEST(GpuFaults, HostAndFreedPointersAreRefused) {
   for (CUdeviceptr p : {q, k, v, o, lse})
     d.cuMemFree(p);
 
-  Expected<RunReport> again = runVariant(gpu(), checkedRun("causal", 64, 2, 100));
+  Expected<RunReport> again =
+      runVariant(gpu(), checkedRun("causal", 64, 2, 100));
   ASSERT_TRUE(again) << again.error().message();
   EXPECT_TRUE(again->pass) << linesOf(*again);
 }

@@ -429,8 +429,8 @@ TEST(Api, DeterministicBackwardIsItsOwnKernelSet) {
         Attention::create(*r, *builtinVariant("causal"));
     EXPECT_TRUE(causal);
     Launch l;
-    Status s = causal->backward(l.q, l.k, l.v, l.o, l.lse, l.dO, l.dq, l.dk,
-                                l.dv, {});
+    Status s =
+        causal->backward(l.q, l.k, l.v, l.o, l.lse, l.dO, l.dq, l.dk, l.dv, {});
     EXPECT_TRUE(!s.ok() && contains(s.error().message(), "no device"))
         << (s.ok() ? "launched" : s.error().message());
   };
@@ -495,7 +495,8 @@ TEST(Api, CompileAheadOfTimeGivesPtxAndSignatures) {
   EXPECT_GT(kernel.threads, 0);
   EXPECT_GT(kernel.sharedMemoryBytes, 0);
   ASSERT_FALSE(kernel.params.empty());
-  EXPECT_EQ(kernel.params[0], std::make_pair(std::string("q"), std::string("ptr")));
+  EXPECT_EQ(kernel.params[0],
+            std::make_pair(std::string("q"), std::string("ptr")));
   EXPECT_TRUE(contains(forward->metadata, "\"rows\": \"seqlen_q\""))
       << forward->metadata;
 
@@ -505,13 +506,16 @@ TEST(Api, CompileAheadOfTimeGivesPtxAndSignatures) {
   std::vector<std::string> kinds;
   for (const KernelSignature &k : backward->kernels)
     kinds.push_back(k.kind);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"backward_delta", "backward_dkdvdq",
-                                             "backward_dq_convert"}));
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"backward_delta", "backward_dkdvdq",
+                                      "backward_dq_convert"}));
 
-  Expected<CompiledKernels> d80 = causal->compile(Pass::forward, 80, DType::bf16);
+  Expected<CompiledKernels> d80 =
+      causal->compile(Pass::forward, 80, DType::bf16);
   ASSERT_FALSE(d80);
   EXPECT_TRUE(contains(d80.error().message(), "80")) << d80.error().message();
-  Expected<CompiledKernels> f32 = causal->compile(Pass::forward, 64, DType::f32);
+  Expected<CompiledKernels> f32 =
+      causal->compile(Pass::forward, 64, DType::f32);
   ASSERT_FALSE(f32);
   EXPECT_TRUE(contains(f32.error().message(), "f16 or bf16"))
       << f32.error().message();
@@ -533,9 +537,8 @@ private:
 };
 
 TEST(Api, CacheDirectoryFollowsXdgCacheHome) {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      ("flashjit-xdg-" + std::to_string(getpid()));
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("flashjit-xdg-" + std::to_string(getpid()));
   ScopedEnv cacheDir("FLASHJIT_CACHE_DIR", nullptr);
   ScopedEnv xdg("XDG_CACHE_HOME", dir.c_str());
   RuntimeOptions options;
@@ -579,8 +582,8 @@ TEST(CApi, CompileAheadOfTime) {
   flashjit_attention *att = nullptr;
   ASSERT_EQ(flashjit_attention_create_builtin(rt, "alibi", &att), FLASHJIT_OK);
   flashjit_compiled *compiled = nullptr;
-  ASSERT_EQ(flashjit_attention_compile(att, FLASHJIT_FORWARD, 64,
-                                       FLASHJIT_F16, &compiled),
+  ASSERT_EQ(flashjit_attention_compile(att, FLASHJIT_FORWARD, 64, FLASHJIT_F16,
+                                       &compiled),
             FLASHJIT_OK)
       << flashjit_last_error();
   EXPECT_STREQ(flashjit_compiled_target(compiled), "sm_80");

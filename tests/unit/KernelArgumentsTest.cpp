@@ -24,11 +24,11 @@ int32_t asI32(uint64_t word) {
 TEST(KernelArguments, EveryKindOfParameterGetsItsValue) {
   using Kind = KernelArg::Kind;
   std::vector<KernelArg> args = {
-      {"q", Kind::pointer},         {"do.row_stride", Kind::i64},
-      {"seqlen_kv", Kind::i32},     {"softmax_scale", Kind::f32},
+      {"q", Kind::pointer},          {"do.row_stride", Kind::i64},
+      {"seqlen_kv", Kind::i32},      {"softmax_scale", Kind::f32},
       {"dropout.offset", Kind::i64}, {"lse_log2", Kind::pointer},
-      {"window", Kind::i32},        {"softcap", Kind::f32},
-      {"slopes", Kind::pointer},    {"slopes.extent0", Kind::i32},
+      {"window", Kind::i32},         {"softcap", Kind::f32},
+      {"slopes", Kind::pointer},     {"slopes.extent0", Kind::i32},
       {"bias.row_stride", Kind::i64}};
   TensorView q = TensorView::contiguous(reinterpret_cast<void *>(0x1000),
                                         DType::bf16, 2, 4, 100, 64);
@@ -38,10 +38,14 @@ TEST(KernelArguments, EveryKindOfParameterGetsItsValue) {
   params.softmaxScale = 0.25f;
   params.dropoutOffset = 12;
   params.scalars = {{"window", int32_t(-7)}, {"softcap", 30.0f}};
-  params.buffers["slopes"] = {reinterpret_cast<void *>(0x2000), DType::f32, {4}, 0};
-  params.buffers["bias"] = {reinterpret_cast<void *>(0x3000), DType::f32, {4, 9}, 16};
+  params.buffers["slopes"] = {
+      reinterpret_cast<void *>(0x2000), DType::f32, {4}, 0};
+  params.buffers["bias"] = {
+      reinterpret_cast<void *>(0x3000), DType::f32, {4, 9}, 16};
   LaunchShape shape{2, 4, 4, 100, 120, 64, DType::bf16};
-  LaunchValues values{shape, params, {&q, nullptr, nullptr, nullptr, nullptr, &dO},
+  LaunchValues values{shape,
+                      params,
+                      {&q, nullptr, nullptr, nullptr, nullptr, &dO},
                       {0x10, 0x20, 0x30}};
 
   PackedArguments packed;
@@ -80,7 +84,8 @@ TEST(KernelArguments, AMissingValueIsNamed) {
   LaunchShape shape{1, 1, 1, 1, 1, 64, DType::f16};
   LaunchValues values{shape, params, {}, {}};
   PackedArguments packed;
-  std::optional<Error> e = packArguments(resolveArguments(args), values, packed);
+  std::optional<Error> e =
+      packArguments(resolveArguments(args), values, packed);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message(), "internal: no value for kernel argument 'dk'");
 }

@@ -30,6 +30,6 @@ int main(int argc, char **argv) {
   registry.insert<flashjit::tile::TileDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::math::MathDialect,
                   mlir::scf::SCFDialect, mlir::LLVM::LLVMDialect>();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "flashjit optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "flashjit optimizer driver\n", registry));
 }

@@ -130,8 +130,8 @@ static Expected<std::string> assembleCubin(const std::string &ptx,
   }
   std::string message;
   int status = llvm::sys::ExecuteAndWait(
-      *ptxas, {*ptxas, "-arch=" + arch, in.str(), "-o", out.str()}, std::nullopt,
-      {}, 0, 0, &message);
+      *ptxas, {*ptxas, "-arch=" + arch, in.str(), "-o", out.str()},
+      std::nullopt, {}, 0, 0, &message);
   auto buffer = llvm::MemoryBuffer::getFile(out);
   llvm::sys::fs::remove(in);
   llvm::sys::fs::remove(out);

@@ -16,9 +16,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tools/ToolVersion.h"
 #include "tools/flashjit-run/LaunchArguments.h"
 #include "tools/runner/Runner.h"
-#include "tools/ToolVersion.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
