@@ -181,6 +181,19 @@ class OfflineRuntime(unittest.TestCase):
         self.runtime.attention("softcap")
         self.runtime.attention(read("kernels", "softcap.mlir"))
 
+    def test_compile_ahead_of_time(self):
+        compiled = self.runtime.builtin("causal").compile("forward", 64, "bf16")
+        self.assertEqual(compiled.target, "sm_90a")
+        self.assertIn(".entry flashjit_causal_forward(", compiled.ptx)
+        kernel = compiled.metadata["kernels"][0]
+        self.assertEqual(kernel["name"], "flashjit_causal_forward")
+        self.assertEqual(kernel["args"][0], {"name": "q", "kind": "ptr"})
+        backward = self.runtime.builtin("causal").compile("backward", 128, "float16")
+        self.assertEqual([k["kind"] for k in backward.metadata["kernels"]],
+                         ["backward_delta", "backward_dkdvdq", "backward_dq_convert"])
+        self.assertFails("80", self.runtime.builtin("causal").compile, "forward", 80)
+        self.assertFails("'sideways'", self.runtime.builtin("causal").compile, "sideways")
+
     def test_bad_program_text(self):
         self.assertFails("<program>:1:1: error: custom op 'tile.progam' is unknown",
                          self.runtime.from_text, "tile.progam @x {}")

@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import glob
+import json
 import os
 import struct
 import sys
@@ -236,6 +237,11 @@ _PROTOTYPES = {
     "flashjit_attention_destroy": (None, [_VP]),
     "flashjit_forward": (_INT, [_VP] * 8),    # attention, q k v o lse, params, stream
     "flashjit_backward": (_INT, [_VP] * 12),  # attention, q k v o lse dO dq dk dv, params, stream
+    "flashjit_attention_compile": (_INT, [_VP, _INT, ctypes.c_int32, _INT, _OUT]),
+    "flashjit_compiled_target": (_STR, [_VP]),
+    "flashjit_compiled_ptx": (_STR, [_VP]),
+    "flashjit_compiled_metadata": (_STR, [_VP]),
+    "flashjit_compiled_destroy": (None, [_VP]),
 }
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _libraries = {}  # what was opened -> the declared CDLL
@@ -402,6 +408,18 @@ class Runtime:
         return Attention(self, handle)
 
 
+class Compiled(NamedTuple):
+    """One pass compiled ahead of time: its target, the PTX of every
+    kernel, and (parsed JSON, flashjit-ptx --signature's format) each
+    kernel's parameters, grid rule and schedule."""
+    target: str
+    ptx: str
+    metadata: dict
+
+
+_PASSES = {"forward": 0, "backward": 1}
+
+
 class Attention:
     """One variant on one runtime, ready to launch. Kernels are compiled on
     first use per (head dim, dtype, pass) and cached.
@@ -435,6 +453,25 @@ class Attention:
         if status:
             _check(self._runtime.lib, status)
 
+    def compile(self, pass_="forward", head_dim=128, dtype="bf16"):
+        """The kernels of one pass for the runtime's target without
+        launching anything (ahead-of-time export; works offline)."""
+        if pass_ not in _PASSES:
+            raise FlashjitError(f"pass {pass_!r}: 'forward' or 'backward'")
+        codes = {"f16": F16, "fp16": F16, "float16": F16, "bf16": BF16, "bfloat16": BF16}
+        if str(dtype).replace("torch.", "") not in codes:
+            raise FlashjitError(f"dtype {dtype}: kernels take f16 or bf16 inputs")
+        lib, handle = self._runtime.lib, ctypes.c_void_p()
+        _check(lib, lib.flashjit_attention_compile(
+            self._handle, _PASSES[pass_], head_dim, codes[str(dtype).replace("torch.", "")],
+            ctypes.byref(handle)))
+        try:
+            return Compiled(lib.flashjit_compiled_target(handle).decode(),
+                            lib.flashjit_compiled_ptx(handle).decode(),
+                            json.loads(lib.flashjit_compiled_metadata(handle)))
+        finally:
+            lib.flashjit_compiled_destroy(handle)
+
     def backward(self, q, k, v, o, lse, do, dq, dk, dv, params=None, stream=None):
         """dQ, dK, dV from the forward's inputs and outputs and dO (the same
         params, so dropout regenerates the forward's mask)."""
@@ -446,5 +483,6 @@ class Attention:
             _check(self._runtime.lib, status)
 
 
-__all__ = ["F16", "BF16", "F32", "I32", "SONAME", "Attention", "BufferView", "FlashjitError",
+__all__ = ["F16", "BF16", "F32", "I32", "SONAME", "Attention", "BufferView", "Compiled",
+           "FlashjitError",
            "Params", "Runtime", "TensorView", "is_program_text", "load_library"]
