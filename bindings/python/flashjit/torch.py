@@ -149,12 +149,10 @@ def _to_int64(seed):
     return seed - 2**64 if seed >= 2**63 else seed
 
 
-@torch.library.custom_op("flashjit::dropout_rng", mutates_args=())
-def dropout_rng(q: torch.Tensor) -> torch.Tensor:
+def _draw_rng(q):
     """(seed, offset) for one launch with dropout on q's device, as a CPU
     int64 tensor: the default CUDA generator's seed and offset, whose offset
-    it then advances, as torch's own Philox users do. q names the device
-    and makes each call distinct to torch.compile's common subexpressions."""
+    it then advances, as torch's own Philox users do."""
     if q.device.type != "cuda":
         raise ValueError(f"q is on {q.device}; flashjit runs on CUDA tensors")
     generator = torch.cuda.default_generators[q.device.index]
@@ -162,6 +160,14 @@ def dropout_rng(q: torch.Tensor) -> torch.Tensor:
         seed, offset = generator.initial_seed(), generator.get_offset()
         generator.set_offset(offset + _RNG_STEP)
     return torch.tensor([_to_int64(seed), offset], dtype=torch.int64)
+
+
+@torch.library.custom_op("flashjit::dropout_rng", mutates_args=())
+def dropout_rng(q: torch.Tensor) -> torch.Tensor:
+    """_draw_rng as an operator, for torch.compile: opaque, so it runs at
+    run time; q names the device and makes each call distinct to the
+    graph's common subexpressions."""
+    return _draw_rng(q)
 
 
 @dropout_rng.register_fake
@@ -223,11 +229,16 @@ def attention_forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, variant
                       buffer_names: str, buffers: List[torch.Tensor]
                       ) -> Tuple[torch.Tensor, torch.Tensor]:
     """O and the log-sum-exp of one launch on torch's current stream."""
+    return _forward_launch(q, k, v, variant, scale, rng, float_names, float_values,
+                           int_names, int_values, buffer_names, buffers)
+
+
+def _forward_launch(q, k, v, variant, scale, rng, *launch):
+    """What attention_forward does, callable without the dispatcher."""
     _check_devices(q, k, v)
     o, lse = _forward_outputs(q)
-    params = _params(scale, rng, float_names, float_values, int_names, int_values,
-                     buffer_names, buffers)
-    _attention_on(variant, q.device).forward(*_launch_layout(q, k, v), o, lse, params)
+    _attention_on(variant, q.device).forward(*_launch_layout(q, k, v), o, lse,
+                                             _params(scale, rng, *launch))
     return o, lse
 
 
@@ -245,12 +256,17 @@ def attention_backward(dout: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: 
                        buffer_names: str, buffers: List[torch.Tensor]
                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """dQ, dK, dV of one launch (the forward's rng: the same dropout mask)."""
+    return _backward_launch(dout, q, k, v, o, lse, variant, scale, rng, float_names,
+                            float_values, int_names, int_values, buffer_names, buffers)
+
+
+def _backward_launch(dout, q, k, v, o, lse, variant, scale, rng, *launch):
+    """What attention_backward does, callable without the dispatcher."""
     _check_devices(q, k, v)
     dq, dk, dv = _output_like(q), _output_like(k), _output_like(v)
-    params = _params(scale, rng, float_names, float_values, int_names, int_values,
-                     buffer_names, buffers)
     q, k, v, o, dout = _launch_layout(q, k, v, o, dout)
-    _attention_on(variant, q.device).backward(q, k, v, o, lse, dout, dq, dk, dv, params)
+    _attention_on(variant, q.device).backward(q, k, v, o, lse, dout, dq, dk, dv,
+                                              _params(scale, rng, *launch))
     return dq, dk, dv
 
 
@@ -292,6 +308,38 @@ def _backward(ctx, dout, _dlse):
 attention_forward.register_autograd(_backward, setup_context=_setup_context)
 
 
+class _EagerAttention(torch.autograd.Function):
+    """Eager mode's path: the operators' launches without torch.library's
+    dispatch, which costs ~100 us a call at small sizes (bench/NOTES.md,
+    entry 11). torch.compile traces the operators instead, so a compiled
+    graph and an eager step launch the same kernels with the same
+    arguments."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, variant, scale, rng, *launch):
+        o, lse = _forward_launch(q, k, v, variant, scale, rng, *launch)
+        ctx.mark_non_differentiable(lse)
+        ctx.save_for_backward(q, k, v, o, lse)
+        ctx.launch = (variant, scale, rng, *launch)
+        return o, lse
+
+    @staticmethod
+    def backward(ctx, dout, _dlse):
+        q, k, v, o, lse = ctx.saved_tensors
+        dq, dk, dv = _backward_launch(dout, q, k, v, o, lse, *ctx.launch)
+        return (dq, dk, dv) + (None,) * len(ctx.launch)
+
+
+def _launch_forward(q, k, v, variant, scale, rng, *launch):
+    """O and lse through the operators under torch.compile, else directly
+    (with autograd where a gradient is wanted)."""
+    if torch.compiler.is_compiling():
+        return attention_forward(q, k, v, variant, scale, rng, *launch)
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        return _EagerAttention.apply(q, k, v, variant, scale, rng, *launch)
+    return _forward_launch(q, k, v, variant, scale, rng, *launch)
+
+
 # ------------------------------------------------------------- the API --
 
 def attention(q, k, v, variant="full", *, scale=None, dropout_p=None, return_lse=False,
@@ -310,8 +358,10 @@ def attention(q, k, v, variant="full", *, scale=None, dropout_p=None, return_lse
     _check_tensors(q, k, v)
     _check_dropout(variant, dropout_p)
     launch = _launch_arguments(params, q.device)
-    rng = dropout_rng(q) if has_dropout(variant) else None
-    o, lse = attention_forward(q, k, v, variant, scale, rng, *launch)
+    rng = None
+    if has_dropout(variant):
+        rng = dropout_rng(q) if torch.compiler.is_compiling() else _draw_rng(q)
+    o, lse = _launch_forward(q, k, v, variant, scale, rng, *launch)
     return (o, lse) if return_lse else o
 
 
