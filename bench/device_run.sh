@@ -11,6 +11,8 @@
 #   torch     tests/gpu/torch_check.py (opcheck, torch.compile, exactness) and
 #             examples/python/train.py (transformers through the hook vs SDPA)
 #   overhead  bench/overhead.py: per-call cost beside SDPA's, and a profile
+#   launch    flashjit-launch-benchmark: the host's cost of one launch beside
+#             the driver calls it makes
 #   bench     bench/side_by_side.py against SDPA flash/cuDNN, Flex, naive
 #   profile   ncu over one forward + backward of flashjit and FA2 (not run
 #             by default; PROFILE="provider variant d n; ..." picks them)
@@ -26,6 +28,8 @@ status=0
 step() { echo "== $1 ($(date +%T))"; }
 
 [ -x .bundle/flashjit-run ] || python3 tools/unbundle.py .bundle >/dev/null
+# What the examples and the launch benchmark were linked against: the SONAME.
+(cd .bundle && ln -sf libflashjit.so libflashjit.so.0.4)
 export FLASHJIT_CACHE_DIR=${FLASHJIT_CACHE_DIR:-/tmp/flashjit-cache}
 # The commit the bundle was built from (tools/bundle.sh), for the results.
 export FLASHJIT_COMMIT=${FLASHJIT_COMMIT:-$(head -1 .bundle/COMMIT 2>/dev/null || echo unknown)}
@@ -55,7 +59,6 @@ for s in $steps; do
     ;;
   package)
     step "examples against the installed package"
-    (cd .bundle && ln -sf libflashjit.so libflashjit.so.0.4)
     {
       LD_LIBRARY_PATH=$PWD/.bundle .bundle/examples/gemma_local || status=1
       LD_LIBRARY_PATH=$PWD/.bundle .bundle/examples/export_ptx sliding_window sm_90a 128 \
@@ -73,9 +76,14 @@ for s in $steps; do
     python3 examples/python/train.py --library .bundle/libflashjit.so >"$out/train.txt" 2>&1 || status=1
     tail -8 "$out/train.txt"
     ;;
+  launch)
+    step "the host's cost of a launch"
+    LD_LIBRARY_PATH=$PWD/.bundle .bundle/flashjit-launch-benchmark "$out/launch.json" 2>&1 |
+      tee "$out/launch.txt" || status=1
+    ;;
   overhead)
     step "per-call overhead"
-    python3 bench/overhead.py "$out/overhead.json" --library .bundle/libflashjit.so 2>&1 |
+    python3 bench/overhead.py "$out/overhead.json" --parts --library .bundle/libflashjit.so 2>&1 |
       tee "$out/overhead.txt" || status=1
     ;;
   sanitize)

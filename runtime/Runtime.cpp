@@ -157,11 +157,13 @@ struct PassRequest {
 struct Attention::State {
   State(std::shared_ptr<Runtime> runtime, Program program)
       : runtime(std::move(runtime)), program(std::move(program)),
-        text(this->program.str()) {}
+        text(this->program.str()),
+        interface(VariantInterface::of(this->program)) {}
 
   std::shared_ptr<Runtime> runtime;
   Program program;
-  std::string text; ///< the program's text, part of every cache key
+  std::string text;           ///< the program's text, part of every cache key
+  VariantInterface interface; ///< what launches are validated against
   /// The passes this attention launched, so that the next launch finds
   /// its kernels without hashing the program again (a few per variant).
   std::mutex mutex;
@@ -490,7 +492,7 @@ Status Attention::forward(const TensorView &q, const TensorView &k,
                           void *stream) const {
   Expected<std::optional<Prepared>> prepared = prepare(
       *state_, CompilePass::forward,
-      validateForward(state_->program, q, k, v, o, lse, params),
+      validateForward(state_->interface, q, k, v, o, lse, params),
       pointersOf({{"q", &q}, {"k", &k}, {"v", &v}, {"o", &o}, {"lse", &lse}},
                  params),
       stream);
@@ -512,8 +514,8 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
                            void *stream) const {
   Expected<std::optional<Prepared>> prepared =
       prepare(*state_, CompilePass::backward,
-              validateBackward(state_->program, q, k, v, o, lse, dO, dq, dk, dv,
-                               params),
+              validateBackward(state_->interface, q, k, v, o, lse, dO, dq, dk,
+                               dv, params),
               pointersOf({{"q", &q},
                           {"k", &k},
                           {"v", &v},

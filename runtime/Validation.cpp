@@ -119,20 +119,21 @@ std::optional<Error> checkLse(const TensorView &lse, const LaunchShape &s) {
   return checkPointer("lse", lse.data, s.empty());
 }
 
-std::optional<Error> checkParams(const Program &program, const LaunchShape &s,
+std::optional<Error> checkParams(const VariantInterface &variant,
+                                 const LaunchShape &s,
                                  const AttentionParams &params) {
   if (params.softmaxScale && !std::isfinite(*params.softmaxScale))
     return Error("the softmax scale is not finite");
-  std::vector<ParamInfo> declared = program.params();
+  const std::vector<ParamInfo> &declared = variant.params;
   for (const ParamInfo &p : declared) {
     auto it = params.scalars.find(p.name);
     if (it == params.scalars.end())
-      return Error("variant '" + program.name() + "' needs the parameter '" +
+      return Error("variant '" + variant.name + "' needs the parameter '" +
                    p.name + "' (" +
                    (p.type == ScalarType::f32 ? "f32" : "i32") + ")");
     bool isFloat = std::holds_alternative<float>(it->second);
     if (isFloat != (p.type == ScalarType::f32))
-      return Error("parameter '" + p.name + "' of variant '" + program.name() +
+      return Error("parameter '" + p.name + "' of variant '" + variant.name +
                    "' is " + (p.type == ScalarType::f32 ? "f32" : "i32") +
                    ", got " + (isFloat ? "f32" : "i32"));
   }
@@ -140,13 +141,13 @@ std::optional<Error> checkParams(const Program &program, const LaunchShape &s,
     if (std::none_of(declared.begin(), declared.end(),
                      [&](const ParamInfo &p) { return p.name == name; }))
       return Error("'" + name + "' is not a parameter of variant '" +
-                   program.name() + "'");
+                   variant.name + "'");
 
-  std::vector<BufferInfo> buffers = program.buffers();
+  const std::vector<BufferInfo> &buffers = variant.buffers;
   for (const BufferInfo &b : buffers) {
     auto it = params.buffers.find(b.name);
     if (it == params.buffers.end())
-      return Error("variant '" + program.name() + "' needs the buffer '" +
+      return Error("variant '" + variant.name + "' needs the buffer '" +
                    b.name + "'");
     const BufferView &view = it->second;
     DType want = b.type == ScalarType::f32 ? DType::f32 : DType::i32;
@@ -200,7 +201,7 @@ std::optional<Error> checkParams(const Program &program, const LaunchShape &s,
     if (std::none_of(buffers.begin(), buffers.end(),
                      [&](const BufferInfo &b) { return b.name == name; }))
       return Error("'" + name + "' is not a buffer of variant '" +
-                   program.name() + "'");
+                   variant.name + "'");
   return std::nullopt;
 }
 
@@ -249,8 +250,12 @@ Expected<LaunchShape> shapeFrom(const TensorView &q, const TensorView &k) {
 
 } // namespace
 
+VariantInterface VariantInterface::of(const Program &program) {
+  return {program.name(), program.params(), program.buffers()};
+}
+
 Expected<LaunchShape>
-flashjit::validateForward(const Program &program, const TensorView &q,
+flashjit::validateForward(const VariantInterface &variant, const TensorView &q,
                           const TensorView &k, const TensorView &v,
                           const TensorView &o, const TensorView &lse,
                           const AttentionParams &params) {
@@ -272,18 +277,18 @@ flashjit::validateForward(const Program &program, const TensorView &q,
     return *e;
   if (auto e = checkLse(lse, s))
     return *e;
-  if (auto e = checkParams(program, s, params))
+  if (auto e = checkParams(variant, s, params))
     return *e;
   return shape;
 }
 
 Expected<LaunchShape> flashjit::validateBackward(
-    const Program &program, const TensorView &q, const TensorView &k,
+    const VariantInterface &variant, const TensorView &q, const TensorView &k,
     const TensorView &v, const TensorView &o, const TensorView &lse,
     const TensorView &dO, const TensorView &dq, const TensorView &dk,
     const TensorView &dv, const AttentionParams &params) {
   Expected<LaunchShape> shape =
-      validateForward(program, q, k, v, o, lse, params);
+      validateForward(variant, q, k, v, o, lse, params);
   if (!shape)
     return shape;
   const LaunchShape &s = *shape;

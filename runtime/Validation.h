@@ -13,6 +13,9 @@
 
 #include "flashjit/flashjit.h"
 
+#include <string>
+#include <vector>
+
 namespace flashjit {
 
 /// The problem sizes every kernel of a launch shares.
@@ -23,8 +26,18 @@ struct LaunchShape {
   bool empty() const { return batch == 0 || headsQ == 0 || seqlenQ == 0; }
 };
 
+/// What a variant's launches are checked against, read from its program
+/// once: walking the module on every launch cost about a microsecond.
+struct VariantInterface {
+  std::string name;
+  std::vector<ParamInfo> params;
+  std::vector<BufferInfo> buffers;
+
+  static VariantInterface of(const Program &program);
+};
+
 /// Checks a forward launch; on success returns its shape.
-Expected<LaunchShape> validateForward(const Program &program,
+Expected<LaunchShape> validateForward(const VariantInterface &variant,
                                       const TensorView &q, const TensorView &k,
                                       const TensorView &v, const TensorView &o,
                                       const TensorView &lse,
@@ -32,7 +45,7 @@ Expected<LaunchShape> validateForward(const Program &program,
 
 /// Checks a backward launch; on success returns its shape.
 Expected<LaunchShape>
-validateBackward(const Program &program, const TensorView &q,
+validateBackward(const VariantInterface &variant, const TensorView &q,
                  const TensorView &k, const TensorView &v, const TensorView &o,
                  const TensorView &lse, const TensorView &dO,
                  const TensorView &dq, const TensorView &dk,

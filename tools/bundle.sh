@@ -15,8 +15,8 @@ out=$root/.bundle
 "$root/tools/build.sh" deps
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DFLASHJIT_LINK_DYLIB=OFF >/dev/null
-targets=(flashjit-run flashjit-gpu-tests flashjit)
-binaries=(flashjit-run flashjit-gpu-tests)
+targets=(flashjit-run flashjit-gpu-tests flashjit flashjit-launch-benchmark)
+binaries=(flashjit-run flashjit-gpu-tests flashjit-launch-benchmark)
 if [ "${1:-}" = --with-tools ]; then
   targets+=(flashjit-ptx flashjit-main)
   binaries+=(flashjit-ptx flashjit)

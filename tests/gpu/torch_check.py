@@ -114,7 +114,7 @@ def opcheck():
     try:
         for variant, params in OPCHECK_CASES:
             q, k, v, do = inputs(2, 4, 2, 77, 77, 64, torch.bfloat16)
-            launch = fjt._launch_arguments(params, q.device)
+            launch = fjt._launch_arguments(params, q)
             rng = fjt.dropout_rng(q.detach()) if fjt.has_dropout(variant) else None
             torch.library.opcheck(fjt.attention_forward, (q, k, v, variant, None, rng, *launch))
             with torch.no_grad():

@@ -94,16 +94,26 @@ def _padded(shape, strides):
 
 
 def _pack(layout, buffer, tensors):
-    """Writes TensorViews or torch tensors into `buffer` as `layout`."""
+    """Writes TensorViews or torch tensors into `buffer` as `layout` (the
+    torch branch inlined: per-call cost, bench/NOTES.md entry 12)."""
     values = []
     for t in tensors:
         if type(t) is TensorView:
             data, dtype, shape, strides = t
         else:
-            data, dtype, shape, strides = t.data_ptr(), _torch_code(t.dtype), t.shape, t.stride()
-        if len(shape) != 4:
+            try:
+                dtype = _TORCH_CODES[t.dtype]
+            except KeyError:
+                dtype = _torch_code(t.dtype)
+            data, shape, strides = t.data_ptr(), t.shape, t.stride()
+        rank = len(shape)
+        if rank == 4:
+            values += (data, dtype, *shape, *strides)
+        elif rank == 3:  # lse
+            values += (data, dtype, *shape, 1, *strides, 1)
+        else:
             shape, strides = _padded(shape, strides)
-        values += (data, dtype, *shape, *strides)
+            values += (data, dtype, *shape, *strides)
     layout.pack_into(buffer, 0, *values)
 
 

@@ -58,23 +58,43 @@ def _attention(variant, device_index, deterministic):
     return _runtime(device_index, deterministic).attention(variant)
 
 
-def _attention_on(variant, device):
-    """The variant's Attention on `device`, created once; the deterministic
-    backward when torch.use_deterministic_algorithms asks for one."""
-    return _attention(variant, device.index, torch.are_deterministic_algorithms_enabled())
+def _attention_on(variant, t):
+    """The variant's Attention on t's device, created once; the
+    deterministic backward when torch.use_deterministic_algorithms asks for
+    one."""
+    return _attention(variant, t.get_device(), torch.are_deterministic_algorithms_enabled())
 
 
 # ------------------------------------------------------------ checks --
 
+_HALF = (torch.float16, torch.bfloat16)
+
+
 def _check_tensors(q, k, v):
     """Raises, before anything is launched, on inputs flashjit cannot take:
-    not CUDA, not f16/bf16, not [B, H, N, D], or shapes that disagree."""
+    not CUDA, not f16/bf16, not [B, H, N, D], or shapes that disagree. The
+    common case is one expression; _explain_tensors names the problem."""
+    try:
+        qs, ks = q.shape, k.shape
+        if (q.is_cuda and k.is_cuda and v.is_cuda and q.dtype in _HALF and k.dtype == q.dtype
+                and v.dtype == q.dtype and len(qs) == 4 and len(ks) == 4 and ks == v.shape
+                and ks[0] == qs[0] and ks[3] == qs[3] and ks[1] and qs[1] % ks[1] == 0
+                and q.get_device() == k.get_device() == v.get_device()):
+            return
+    except AttributeError:  # not tensors: said below
+        pass
+    _explain_tensors(q, k, v)
+
+
+def _explain_tensors(q, k, v):
+    """Raises naming the first problem of inputs _check_tensors refused
+    (returns for the one it lets through here: no heads at all)."""
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} is a {type(t).__name__}, not a torch.Tensor")
         if t.device.type != "cuda":
             raise ValueError(f"{name} is on {t.device}; flashjit runs on CUDA tensors")
-        if t.dtype not in (torch.float16, torch.bfloat16):
+        if t.dtype not in _HALF:
             raise TypeError(f"{name} is {t.dtype}; flashjit takes float16 or bfloat16")
         if t.dim() != 4:
             raise ValueError(f"{name} has shape {tuple(t.shape)}; flashjit takes [B, H, N, D]")
@@ -85,7 +105,9 @@ def _check_tensors(q, k, v):
     if k.shape != v.shape or k.shape[0] != q.shape[0] or k.shape[3] != q.shape[3]:
         raise ValueError(f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}: "
                          "k and v must be alike, with q's batch and head dim")
-    if q.shape[1] % k.shape[1] != 0:
+    if k.shape[1] == 0 and q.shape[1] == 0:
+        return  # an empty problem
+    if k.shape[1] == 0 or q.shape[1] % k.shape[1] != 0:
         raise ValueError(f"q has {q.shape[1]} heads, not a multiple of k's {k.shape[1]}")
 
 
@@ -121,10 +143,13 @@ def _short(variant):
     return repr(variant) if not flashjit.is_program_text(variant) else "(program text)"
 
 
-def _launch_arguments(params, device):
+def _launch_arguments(params, q):
     """The variant's parameters as the operators' schema carries them:
     (float names, float values, int names, int values, buffer names,
     buffers); Python floats are f32 scalars, ints i32, tensors buffers."""
+    if not params:
+        return "", [], "", [], "", []
+    device = q.device
     kinds = {float: {}, int: {}, torch.Tensor: {}}
     for name, value in params.items():
         if "," in name:
@@ -186,7 +211,8 @@ def _output_like(t):
 
 def _forward_outputs(q):
     """O like q and the log-sum-exp, float32 [B, Hq, Nq] contiguous."""
-    return _output_like(q), q.new_empty(q.shape[:3], dtype=torch.float32)
+    o = torch.empty_like(q) if q.stride(-1) == 1 else _output_like(q)
+    return o, q.new_empty(q.shape[:3], dtype=torch.float32)
 
 
 def _launchable(t):
@@ -199,6 +225,8 @@ def _launchable(t):
 def _launch_layout(*tensors):
     """The tensors, each copied to a fresh contiguous one where the kernels
     cannot take it (an expanded dO, an odd view)."""
+    if all(map(_launchable, tensors)):
+        return tensors
     return tuple(t if _launchable(t) else torch.empty(t.shape, dtype=t.dtype,
                                                       device=t.device).copy_(t)
                  for t in tensors)
@@ -236,8 +264,13 @@ def attention_forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, variant
 def _forward_launch(q, k, v, variant, scale, rng, *launch):
     """What attention_forward does, callable without the dispatcher."""
     _check_devices(q, k, v)
+    return _forward_kernels(q, k, v, variant, scale, rng, *launch)
+
+
+def _forward_kernels(q, k, v, variant, scale, rng, *launch):
+    """The forward launch of inputs already checked."""
     o, lse = _forward_outputs(q)
-    _attention_on(variant, q.device).forward(*_launch_layout(q, k, v), o, lse,
+    _attention_on(variant, q).forward(*_launch_layout(q, k, v), o, lse,
                                              _params(scale, rng, *launch))
     return o, lse
 
@@ -265,7 +298,7 @@ def _backward_launch(dout, q, k, v, o, lse, variant, scale, rng, *launch):
     _check_devices(q, k, v)
     dq, dk, dv = _output_like(q), _output_like(k), _output_like(v)
     q, k, v, o, dout = _launch_layout(q, k, v, o, dout)
-    _attention_on(variant, q.device).backward(q, k, v, o, lse, dout, dq, dk, dv,
+    _attention_on(variant, q).backward(q, k, v, o, lse, dout, dq, dk, dv,
                                               _params(scale, rng, *launch))
     return dq, dk, dv
 
@@ -316,28 +349,36 @@ class _EagerAttention(torch.autograd.Function):
     arguments."""
 
     @staticmethod
-    def forward(ctx, q, k, v, variant, scale, rng, *launch):
-        o, lse = _forward_launch(q, k, v, variant, scale, rng, *launch)
-        ctx.mark_non_differentiable(lse)
+    def forward(ctx, q, k, v, variant, scale, rng, launch, return_lse):
+        # launch: the parameters as one tuple (apply's cost grows with its
+        # arguments; buffers need no gradient). lse is an output only when
+        # asked for: each output costs apply a wrapper.
+        o, lse = _forward_kernels(q, k, v, variant, scale, rng, *launch)
         ctx.save_for_backward(q, k, v, o, lse)
         ctx.launch = (variant, scale, rng, *launch)
+        if not return_lse:
+            return o
+        ctx.mark_non_differentiable(lse)
         return o, lse
 
     @staticmethod
-    def backward(ctx, dout, _dlse):
+    def backward(ctx, dout, *_dlse):
         q, k, v, o, lse = ctx.saved_tensors
         dq, dk, dv = _backward_launch(dout, q, k, v, o, lse, *ctx.launch)
-        return (dq, dk, dv) + (None,) * len(ctx.launch)
+        return dq, dk, dv, None, None, None, None, None
 
 
-def _launch_forward(q, k, v, variant, scale, rng, *launch):
-    """O and lse through the operators under torch.compile, else directly
-    (with autograd where a gradient is wanted)."""
+def _launch_forward(q, k, v, variant, scale, rng, launch, return_lse):
+    """O, or (O, lse) with return_lse, through the operators under
+    torch.compile, else directly (with autograd where a gradient is
+    wanted)."""
     if torch.compiler.is_compiling():
-        return attention_forward(q, k, v, variant, scale, rng, *launch)
-    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
-        return _EagerAttention.apply(q, k, v, variant, scale, rng, *launch)
-    return _forward_launch(q, k, v, variant, scale, rng, *launch)
+        o, lse = attention_forward(q, k, v, variant, scale, rng, *launch)
+    elif torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        return _EagerAttention.apply(q, k, v, variant, scale, rng, launch, return_lse)
+    else:
+        o, lse = _forward_kernels(q, k, v, variant, scale, rng, *launch)
+    return (o, lse) if return_lse else o
 
 
 # ------------------------------------------------------------- the API --
@@ -357,12 +398,11 @@ def attention(q, k, v, variant="full", *, scale=None, dropout_p=None, return_lse
     """
     _check_tensors(q, k, v)
     _check_dropout(variant, dropout_p)
-    launch = _launch_arguments(params, q.device)
+    launch = _launch_arguments(params, q)
     rng = None
     if has_dropout(variant):
         rng = dropout_rng(q) if torch.compiler.is_compiling() else _draw_rng(q)
-    o, lse = _launch_forward(q, k, v, variant, scale, rng, *launch)
-    return (o, lse) if return_lse else o
+    return _launch_forward(q, k, v, variant, scale, rng, launch, return_lse)
 
 
 def _transformers_variant(is_causal, seqlen_q, seqlen_kv):
