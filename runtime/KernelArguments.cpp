@@ -130,8 +130,11 @@ std::optional<uint64_t> valueOf(const ArgumentSource &s,
       return address(t->data);
     return std::nullopt;
   case From::stride:
+    // A dimension of one entry is only indexed at 0: its stride, which
+    // validation lets be anything, is passed as 0.
     if (const TensorView *t = v.tensors[s.index / 3])
-      return word(s.kind, t->strides[s.index % 3]);
+      return word(s.kind,
+                  t->shape[s.index % 3] == 1 ? 0 : t->strides[s.index % 3]);
     return std::nullopt;
   case From::extent:
     return word(s.kind, extentOf(v.shape, s.index));

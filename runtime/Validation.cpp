@@ -91,6 +91,8 @@ std::optional<Error> checkTensor(const char *name, const TensorView &t,
     return Error(std::string(name) + "'s head dim is not contiguous (stride " +
                  std::to_string(t.strides[3]) + ")");
   for (int i = 0; i < 3; ++i) {
+    if (t.shape[i] == 1) // only index 0: its stride is never multiplied
+      continue;          // (torch leaves such strides as they come)
     if (t.strides[i] < 0)
       return Error(std::string(name) + " has a negative stride");
     if (t.strides[i] % 8 != 0)

@@ -167,6 +167,17 @@ TEST(Api, StrideNotRowAligned) {
                     "elements");
 }
 
+TEST(Api, StridesOfSingleEntryDimensionsAreIgnored) {
+  // Index 0 only: torch leaves such strides as the view made them.
+  Launch l(1, 8, 2, 100, 100, 64);
+  l.q.strides[0] = 3;
+  l.k.strides[0] = -5;
+  Outcome out = run(l);
+  for (const std::string &m :
+       {out.cppForward, out.cppBackward, out.cForward, out.cBackward})
+    EXPECT_TRUE(contains(m, "no device")) << m;
+}
+
 TEST(Api, HeadDimNotContiguous) {
   Launch l;
   l.k.strides[3] = 2;

@@ -67,6 +67,20 @@ TEST(KernelArguments, EveryKindOfParameterGetsItsValue) {
   EXPECT_EQ(packed.words[10], 16u);
 }
 
+TEST(KernelArguments, ASingleEntryDimensionsStrideIsZero) {
+  std::vector<KernelArg> args = {{"q.batch_stride", KernelArg::Kind::i64},
+                                 {"q.head_stride", KernelArg::Kind::i64}};
+  TensorView q = TensorView::contiguous(reinterpret_cast<void *>(0x1000),
+                                        DType::bf16, 1, 4, 100, 64);
+  q.strides[0] = 12345; // validation ignores it: only index 0 is read
+  LaunchShape shape{1, 4, 4, 100, 100, 64, DType::bf16};
+  LaunchValues values{shape, AttentionParams(), {&q}, {}};
+  PackedArguments packed;
+  ASSERT_FALSE(packArguments(resolveArguments(args), values, packed));
+  EXPECT_EQ(packed.words[0], 0u);
+  EXPECT_EQ(packed.words[1], 100u * 64u);
+}
+
 TEST(KernelArguments, TheDefaultScaleIsOneOverRootD) {
   std::vector<KernelArg> args = {{"softmax_scale", KernelArg::Kind::f32}};
   AttentionParams params;

@@ -463,6 +463,27 @@ class Attention:
         if status:
             _check(self._runtime.lib, status)
 
+    def _forward_torch(self, q, k, v, o, lse, params):
+        """forward() for flashjit.torch's operator: torch tensors it made or
+        checked, q, k, v and o of one dtype, lse float32 [B, Hq, Nq], on
+        torch's current stream. The descriptors in one pack_into without
+        forward()'s per-tensor dispatch (bench/NOTES.md, entry 12)."""
+        try:
+            code = _TORCH_CODES[q.dtype]
+        except KeyError:
+            code = _torch_code(q.dtype)
+        d = _descriptors
+        _FORWARD_TENSORS.pack_into(
+            d.buffer, 0, q.data_ptr(), code, *q.shape, *q.stride(),
+            k.data_ptr(), code, *k.shape, *k.stride(), v.data_ptr(), code, *v.shape, *v.stride(),
+            o.data_ptr(), code, *o.shape, *o.stride(),
+            lse.data_ptr(), F32, *lse.shape, 1, *lse.stride(), 1)
+        a = d.addresses
+        status = self._forward(self._handle, a[0], a[1], a[2], a[3], a[4],
+                               params and params.address, _stream_of(q))
+        if status:
+            _check(self._runtime.lib, status)
+
     def compile(self, pass_="forward", head_dim=128, dtype="bf16"):
         """The kernels of one pass for the runtime's target without
         launching anything (ahead-of-time export; works offline)."""

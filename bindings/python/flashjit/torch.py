@@ -40,6 +40,7 @@ _RNG_STEP = 4
 _rng_lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1024)
 def has_dropout(variant):
     """Whether `variant` (a built-in's name or a program's text) drops
     probabilities, so that its launches need a seed and an offset."""
@@ -211,13 +212,17 @@ def _output_like(t):
 
 def _forward_outputs(q):
     """O like q and the log-sum-exp, float32 [B, Hq, Nq] contiguous."""
-    o = torch.empty_like(q) if q.stride(-1) == 1 else _output_like(q)
-    return o, q.new_empty(q.shape[:3], dtype=torch.float32)
+    return _output_like(q), q.new_empty(q.shape[:3], dtype=torch.float32)
 
 
 def _launchable(t):
     """Whether the kernels take t as it is: head dim contiguous, the other
-    strides whole 16-byte rows, the data 16-byte aligned."""
+    strides whole 16-byte rows, the data 16-byte aligned. A contiguous
+    tensor's strides are multiples of its head dim (the runtime checks
+    that is a multiple of 8) but where a dimension has one entry, whose
+    stride the runtime ignores."""
+    if t.is_contiguous():
+        return not t.data_ptr() % 16
     b, h, n, d = t.stride()
     return d == 1 and not (b % 8 or h % 8 or n % 8 or t.data_ptr() % 16)
 
@@ -270,7 +275,7 @@ def _forward_launch(q, k, v, variant, scale, rng, *launch):
 def _forward_kernels(q, k, v, variant, scale, rng, *launch):
     """The forward launch of inputs already checked."""
     o, lse = _forward_outputs(q)
-    _attention_on(variant, q).forward(*_launch_layout(q, k, v), o, lse,
+    _attention_on(variant, q)._forward_torch(*_launch_layout(q, k, v), o, lse,
                                              _params(scale, rng, *launch))
     return o, lse
 
@@ -349,13 +354,15 @@ class _EagerAttention(torch.autograd.Function):
     arguments."""
 
     @staticmethod
-    def forward(ctx, q, k, v, variant, scale, rng, launch, return_lse):
-        # launch: the parameters as one tuple (apply's cost grows with its
-        # arguments; buffers need no gradient). lse is an output only when
-        # asked for: each output costs apply a wrapper.
+    def forward(ctx, q, k, v, call):
+        # call: (variant, scale, rng, launch arguments, return_lse) as one
+        # argument, as apply's cost grows with its arguments (buffers need
+        # no gradient). lse is an output only when asked for: each output
+        # costs apply a wrapper.
+        variant, scale, rng, launch, return_lse = call
         o, lse = _forward_kernels(q, k, v, variant, scale, rng, *launch)
         ctx.save_for_backward(q, k, v, o, lse)
-        ctx.launch = (variant, scale, rng, *launch)
+        ctx.call = call
         if not return_lse:
             return o
         ctx.mark_non_differentiable(lse)
@@ -364,8 +371,9 @@ class _EagerAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dout, *_dlse):
         q, k, v, o, lse = ctx.saved_tensors
-        dq, dk, dv = _backward_launch(dout, q, k, v, o, lse, *ctx.launch)
-        return dq, dk, dv, None, None, None, None, None
+        variant, scale, rng, launch, _ = ctx.call
+        dq, dk, dv = _backward_launch(dout, q, k, v, o, lse, variant, scale, rng, *launch)
+        return dq, dk, dv, None
 
 
 def _launch_forward(q, k, v, variant, scale, rng, launch, return_lse):
@@ -375,7 +383,7 @@ def _launch_forward(q, k, v, variant, scale, rng, launch, return_lse):
     if torch.compiler.is_compiling():
         o, lse = attention_forward(q, k, v, variant, scale, rng, *launch)
     elif torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
-        return _EagerAttention.apply(q, k, v, variant, scale, rng, launch, return_lse)
+        return _EagerAttention.apply(q, k, v, (variant, scale, rng, launch, return_lse))
     else:
         o, lse = _forward_kernels(q, k, v, variant, scale, rng, *launch)
     return (o, lse) if return_lse else o
@@ -397,7 +405,8 @@ def attention(q, k, v, variant="full", *, scale=None, dropout_p=None, return_lse
     [B, Hq, Nq]; no gradient flows through lse). Differentiable in q, k, v.
     """
     _check_tensors(q, k, v)
-    _check_dropout(variant, dropout_p)
+    if dropout_p is not None:
+        _check_dropout(variant, dropout_p)
     launch = _launch_arguments(params, q)
     rng = None
     if has_dropout(variant):
