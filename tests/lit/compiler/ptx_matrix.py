@@ -1,7 +1,17 @@
 #!/usr/bin/env python3
-"""Walks the PTX matrix of the built-in variants; see ptx-matrix.test."""
+"""Walks the PTX matrix of the built-in variants; see ptx-matrix.test.
+
+With --manifest, also compares each PTX's SHA-256 with the manifest's
+(the generated code a refactor must keep byte for byte); --write-manifest
+writes the manifest from this build instead:
+
+    python3 tests/lit/compiler/ptx_matrix.py --kernels kernels \
+        --flashjit-ptx build/bin/flashjit-ptx --ptxas ptxas --work /tmp/ptx \
+        --manifest tests/lit/compiler/ptx-manifest.txt --write-manifest
+"""
 import argparse
 import concurrent.futures
+import hashlib
 import os
 import re
 import subprocess
@@ -12,6 +22,9 @@ parser.add_argument("--kernels", required=True)
 parser.add_argument("--flashjit-ptx", required=True)
 parser.add_argument("--ptxas", required=True)
 parser.add_argument("--work", required=True)
+parser.add_argument("--manifest", help="variant target pass head-dim dtype sha256, a line each")
+parser.add_argument("--write-manifest", action="store_true",
+                    help="write --manifest from this build instead of comparing")
 args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 
@@ -21,6 +34,9 @@ variants = sorted(f[:-5] for f in os.listdir(args.kernels) if f.endswith(".mlir"
 cases = [(v, t, p, d, dt) for v in variants for t in ("sm_80", "sm_90a")
          for p in ("fwd", "bwd", "bwd-deterministic") for d in (64, 128)
          for dt in ("fp16", "bf16")]
+
+
+hashes = {}  # case -> the SHA-256 of its PTX
 
 
 def check(case):
@@ -37,6 +53,7 @@ def check(case):
         if int(smem) > int(limit):
             return f"{case}: schedule needs {smem} bytes of {limit}: {line}"
     text = open(ptx).read()
+    hashes[case] = hashlib.sha256(text.encode()).hexdigest()
     # The forward on sm_90a multiplies with warpgroup MMAs (the schedule
     # says "wgmma"), elsewhere with mma.sync.
     product = ("wgmma.mma_async" if " wgmma " in run.stderr
@@ -82,9 +99,48 @@ def check(case):
     return None
 
 
+def key(case):
+    v, t, p, d, dt = case
+    return f"{v} {t} {p} {d} {dt}"
+
+
+def compare_with_manifest():
+    """The cases whose PTX differs from the manifest's, or is missing from
+    it, and the manifest's cases this matrix no longer has."""
+    with open(args.manifest) as f:
+        expected = dict(line.rsplit(" ", 1) for line in f.read().splitlines()
+                        if line and not line.startswith("#"))
+    differ = [f"{key(c)}: PTX differs from the manifest" for c in cases
+              if c in hashes and expected.get(key(c)) not in (None, hashes[c])]
+    missing = [f"{key(c)}: not in the manifest" for c in cases if key(c) not in expected]
+    gone = [f"{k}: in the manifest, not in the matrix" for k in expected
+            if k not in {key(c) for c in cases}]
+    return differ + missing + gone
+
+
+def write_manifest():
+    with open(args.manifest, "w") as f:
+        f.write("# SHA-256 of the PTX of every built-in x target x pass x head dim x dtype\n"
+                "# (tests/lit/compiler/ptx_matrix.py --write-manifest). A change of the\n"
+                "# generated code updates it in the same commit and says why.\n")
+        for c in cases:
+            f.write(f"{key(c)} {hashes[c]}\n")
+
+
 with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
     failures = [f for f in pool.map(check, cases) if f]
+print(f"{len(cases) - len(failures)} of {len(cases)} combinations assemble within their spill budget")
+if args.manifest and args.write_manifest:
+    if len(hashes) != len(cases):
+        failures.append("not every case compiled: the manifest is not written")
+    else:
+        write_manifest()
+        print(f"wrote {len(cases)} hashes to {args.manifest}")
+elif args.manifest:
+    mismatches = compare_with_manifest()
+    failures += mismatches
+    print(f"{len(cases) - len(mismatches)} of {len(cases)} PTX files are the manifest's, "
+          "byte for byte")
 for f in failures:
     print(f)
-print(f"{len(cases) - len(failures)} of {len(cases)} combinations assemble within their spill budget")
 sys.exit(1 if failures else 0)
