@@ -139,8 +139,9 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
     }
     if (failed(info))
       return Error(diagnostics.message("building " + name + " failed"));
-    result.kernels.push_back(*info);
+    result.launch.kernels.push_back(*info);
   }
+  result.launch.workspace = workspaceOf(*schedules);
   if (dump)
     dump("kernel", printed(*kernels));
   if (failed(verify(*kernels)))

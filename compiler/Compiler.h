@@ -10,8 +10,8 @@
 #define FLASHJIT_COMPILER_COMPILER_H
 
 #include "compiler/codegen/PtxEmitter.h"
+#include "compiler/kernel/LaunchContract.h"
 #include "compiler/lowering/KernelBuilder.h"
-#include "compiler/lowering/KernelSignature.h"
 #include "flashjit/program.h"
 
 namespace flashjit {
@@ -37,7 +37,7 @@ struct CompileOptions {
 /// The PTX of one pass of one variant and what its kernels take.
 struct CompiledPass {
   std::string ptx;
-  std::vector<KernelInfo> kernels;
+  LaunchContract launch;
 };
 
 /// The kernels of a pass and their schedules for the options' target;

@@ -23,9 +23,13 @@ std::optional<uint8_t> tensorSlot(llvm::StringRef name) {
   return std::nullopt;
 }
 
-/// The source of one parameter, from its name alone.
-ArgumentSource sourceOf(const KernelArg &arg) {
+/// The source of one parameter, from its name and the pass's workspace.
+ArgumentSource sourceOf(const KernelArg &arg,
+                        const std::vector<WorkspaceBuffer> &workspace) {
   llvm::StringRef name = arg.name;
+  for (size_t i = 0; i < workspace.size(); ++i)
+    if (name == workspace[i].name)
+      return {From::workspace, uint8_t(i), arg.kind, "", arg.name};
   auto [base, field] = name.split('.');
   if (std::optional<uint8_t> slot = tensorSlot(base)) {
     std::optional<uint8_t> dimension =
@@ -50,9 +54,6 @@ ArgumentSource sourceOf(const KernelArg &arg) {
           .Case("softmax_scale", std::pair(From::softmaxScale, 0))
           .Case("dropout.seed", std::pair(From::dropoutSeed, 0))
           .Case("dropout.offset", std::pair(From::dropoutOffset, 0))
-          .Case("delta", std::pair(From::workspace, 0))
-          .Case("lse_log2", std::pair(From::workspace, 1))
-          .Case("dq_accum", std::pair(From::workspace, 2))
           .Default(std::nullopt);
   if (fixed)
     return {fixed->first, fixed->second, arg.kind, "", arg.name};
@@ -146,7 +147,9 @@ std::optional<uint64_t> valueOf(const ArgumentSource &s,
   case From::dropoutOffset:
     return word(s.kind, int64_t(v.params.dropoutOffset));
   case From::workspace:
-    return v.workspace[s.index];
+    if (s.index < v.workspace.size())
+      return v.workspace[s.index];
+    return std::nullopt;
   case From::named:
     return namedWord(s, v.params);
   case From::bufferExtent:
@@ -159,11 +162,12 @@ std::optional<uint64_t> valueOf(const ArgumentSource &s,
 } // namespace
 
 std::vector<ArgumentSource>
-flashjit::resolveArguments(const std::vector<KernelArg> &args) {
+flashjit::resolveArguments(const std::vector<KernelArg> &args,
+                           const std::vector<WorkspaceBuffer> &workspace) {
   std::vector<ArgumentSource> sources;
   sources.reserve(args.size());
   for (const KernelArg &arg : args)
-    sources.push_back(sourceOf(arg));
+    sources.push_back(sourceOf(arg, workspace));
   return sources;
 }
 

@@ -1,8 +1,9 @@
-//===- KernelArguments.h - a launch's values for a kernel's parameters -*- C++
+//===- KernelArguments.h - a launch's values for kernel parameters -*- C++
 //-*-===//
 //
-// A kernel names its parameters (KernelSignature.h): "q", "q.row_stride",
-// "seqlen_kv", "softmax_scale", a variant's "window", "slopes.extent0", ...
+// A kernel names its parameters (LaunchContract.h): "q", "q.row_stride",
+// "seqlen_kv", "softmax_scale", a workspace buffer's name, a variant's
+// "window", "slopes.extent0", ...
 // Each name is resolved once, when the kernel is loaded, to where its value
 // comes from; a launch then only copies values (no string keys per call).
 //
@@ -11,10 +12,11 @@
 #ifndef FLASHJIT_RUNTIME_KERNELARGUMENTS_H
 #define FLASHJIT_RUNTIME_KERNELARGUMENTS_H
 
-#include "compiler/lowering/KernelSignature.h"
+#include "compiler/kernel/LaunchContract.h"
 #include "flashjit/flashjit.h"
 #include "runtime/Validation.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <cstdint>
@@ -27,9 +29,6 @@ namespace flashjit {
 /// The tensors a launch may pass, in a fixed order.
 enum class TensorSlot : uint8_t { q, k, v, o, lse, dO, dq, dk, dv };
 constexpr int kTensorSlots = 9;
-/// The backward's workspace: delta, log2 lse, dQ's f32 sums.
-enum class WorkspaceSlot : uint8_t { delta, lseLog2, dqAccum };
-constexpr int kWorkspaceSlots = 3;
 
 /// Where one parameter's value comes from.
 struct ArgumentSource {
@@ -40,7 +39,7 @@ struct ArgumentSource {
     softmaxScale,
     dropoutSeed,
     dropoutOffset,
-    workspace,    ///< index: WorkspaceSlot
+    workspace,    ///< index: the pass's workspace buffer
     named,        ///< a variant's scalar, or its buffer's data pointer
     bufferExtent, ///< index: the dimension
     bufferRowStride,
@@ -52,16 +51,19 @@ struct ArgumentSource {
   std::string parameter; ///< the parameter's own name, for errors
 };
 
-/// The source of each of `args`, from their names.
+/// The source of each of `args`, from their names; a name of one of the
+/// pass's `workspace` buffers takes that buffer's address.
 std::vector<ArgumentSource>
-resolveArguments(const std::vector<KernelArg> &args);
+resolveArguments(const std::vector<KernelArg> &args,
+                 const std::vector<WorkspaceBuffer> &workspace = {});
 
 /// What one launch passes.
 struct LaunchValues {
   const LaunchShape &shape;
   const AttentionParams &params;
   const TensorView *tensors[kTensorSlots] = {};
-  uint64_t workspace[kWorkspaceSlots] = {};
+  /// The address of each of the pass's workspace buffers, in order.
+  llvm::ArrayRef<uint64_t> workspace = {};
 };
 
 /// One 8-byte word per parameter and the pointers cuLaunchKernel takes,

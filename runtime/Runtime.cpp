@@ -5,7 +5,7 @@
 #include "compiler/Compiler.h"
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/frontend/ProgramState.h"
-#include "compiler/lowering/KernelMetadata.h"
+#include "compiler/kernel/KernelMetadata.h"
 #include "runtime/KernelArguments.h"
 #include "runtime/Logging.h"
 #include "runtime/Validation.h"
@@ -37,7 +37,7 @@ namespace {
 /// A compiled pass loaded into the runtime's context.
 struct LoadedPass {
   CUmodule module = nullptr;
-  std::vector<KernelInfo> kernels;
+  LaunchContract launch;
   std::vector<CUfunction> functions;
   /// Per kernel, where each parameter's value comes from.
   std::vector<std::vector<ArgumentSource>> sources;
@@ -262,7 +262,8 @@ std::string keyMaterial(const Runtime::State &rt,
                 std::to_string(rt.blockN);
   if (rt.deterministic && request.pass == CompilePass::backward)
     material += " deterministic";
-  return material;
+  // An entry of another metadata format is never read back.
+  return material + " metadata=" + std::to_string(kKernelMetadataFormat);
 }
 
 std::string stemOf(const Attention::State &attention,
@@ -286,7 +287,7 @@ Expected<KernelCache::Lookup> compiledPass(Runtime::State &rt,
         if (!compiled)
           return compiled.error();
         CacheEntry entry{compiled->ptx, "",
-                         kernelMetadataJson(compiled->kernels, rt.target.arch)};
+                         kernelMetadataJson(compiled->launch, rt.target.arch)};
         if (rt.driver) {
           Expected<std::string> cubin = linkCubin(*rt.driver, entry.ptx);
           if (!cubin)
@@ -312,19 +313,18 @@ Expected<KernelCache::Lookup> compiledPass(Runtime::State &rt,
 Expected<std::shared_ptr<LoadedPass>> loadModule(const CudaDriver &d,
                                                  const CacheEntry &entry,
                                                  const std::string &stem) {
-  Expected<std::vector<KernelInfo>> kernels =
-      parseKernelMetadata(entry.metadata);
-  if (!kernels)
+  Expected<LaunchContract> launch = parseKernelMetadata(entry.metadata);
+  if (!launch)
     return Error("the cached metadata of " + stem +
-                 " is unreadable: " + kernels.error().message());
+                 " is unreadable: " + launch.error().message());
   auto loaded = std::make_shared<LoadedPass>();
-  loaded->kernels = std::move(*kernels);
+  loaded->launch = std::move(*launch);
   const std::string &image = entry.cubin.empty() ? entry.ptx : entry.cubin;
   std::string terminated = image + '\0';
   if (auto e = d.check("cuModuleLoadData",
                        d.cuModuleLoadData(&loaded->module, terminated.data())))
     return *e;
-  for (const KernelInfo &k : loaded->kernels) {
+  for (const KernelInfo &k : loaded->launch.kernels) {
     CUfunction f;
     if (auto e =
             d.check("cuModuleGetFunction",
@@ -336,7 +336,8 @@ Expected<std::shared_ptr<LoadedPass>> loadModule(const CudaDriver &d,
                              k.schedule.sharedMemoryBytes)))
       return *e;
     loaded->functions.push_back(f);
-    loaded->sources.push_back(resolveArguments(k.args));
+    loaded->sources.push_back(
+        resolveArguments(k.args, loaded->launch.workspace));
   }
   return loaded;
 }
@@ -395,7 +396,7 @@ unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 /// The grid of `kernel` for `shape`, by its rule.
 std::pair<unsigned, unsigned> gridOf(const KernelInfo &kernel,
                                      const LaunchShape &shape) {
-  GridRule rule = gridRuleOf(kernel.schedule);
+  const GridRule &rule = kernel.grid;
   int64_t rows = rule.rows == GridRule::Rows::seqlenQ ? shape.seqlenQ
                  : rule.rows == GridRule::Rows::seqlenKv
                      ? shape.seqlenKv
@@ -408,7 +409,7 @@ std::pair<unsigned, unsigned> gridOf(const KernelInfo &kernel,
 /// Launches kernel `i` of `pass` on the grid its rule gives for the shape.
 Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
               const LaunchValues &values, void *stream) {
-  const KernelInfo &k = pass.kernels[i];
+  const KernelInfo &k = pass.launch.kernels[i];
   auto [gridX, gridY] = gridOf(k, values.shape);
   PackedArguments packed;
   if (auto e = packArguments(pass.sources[i], values, packed))
@@ -421,6 +422,41 @@ Status launch(Runtime::State &rt, const LoadedPass &pass, size_t i,
   if (r != CUDA_SUCCESS)
     return d.error(("cuLaunchKernel(" + k.name + ")").c_str(), r);
   return {};
+}
+
+/// Launches every kernel of `pass` in order, with the pass's workspace
+/// (allocated on the stream and freed after the last kernel; the buffers
+/// the contract says are summed into cleared first).
+Status launchPass(Runtime::State &rt, const LoadedPass &pass,
+                  LaunchValues values, void *stream) {
+  const LaunchContract &contract = pass.launch;
+  const LaunchShape &shape = values.shape;
+  const CudaDriver &d = *rt.driver;
+  auto cuStream = static_cast<CUstream>(stream);
+  WorkspaceLayout layout =
+      layoutOf(contract.workspace, shape.batch * shape.headsQ * shape.seqlenQ,
+               shape.headDim);
+  CUdeviceptr workspace = 0;
+  if (layout.bytes > 0)
+    if (auto e = d.check("cuMemAllocAsync",
+                         d.cuMemAllocAsync(&workspace, layout.bytes, cuStream)))
+      return *e;
+  llvm::SmallVector<uint64_t, 4> addresses;
+  for (int64_t offset : layout.offsets)
+    addresses.push_back(uint64_t(workspace) + uint64_t(offset));
+  values.workspace = addresses;
+  Status status;
+  for (size_t i = 0; i < contract.workspace.size() && status.ok(); ++i)
+    if (contract.workspace[i].zeroed)
+      if (auto e = d.check("cuMemsetD32Async",
+                           d.cuMemsetD32Async(addresses[i], 0,
+                                              layout.sizes[i] / 4, cuStream)))
+        status = *e;
+  for (size_t i = 0; i < contract.kernels.size() && status.ok(); ++i)
+    status = launch(rt, pass, i, values, stream);
+  if (workspace)
+    d.cuMemFreeAsync(workspace, cuStream);
+  return status;
 }
 
 /// What forward and backward hold while they launch: the validated shape,
@@ -502,8 +538,8 @@ Status Attention::forward(const TensorView &q, const TensorView &k,
     return {}; // nothing to compute
   const LaunchShape &shape = (*prepared)->shape;
   const LoadedPass &pass = *(*prepared)->pass;
-  LaunchValues values{shape, params, {&q, &k, &v, &o, &lse}, {}};
-  return launch(*(*prepared)->runtime, pass, 0, values, stream);
+  LaunchValues values{shape, params, {&q, &k, &v, &o, &lse}};
+  return launchPass(*(*prepared)->runtime, pass, values, stream);
 }
 
 Status Attention::backward(const TensorView &q, const TensorView &k,
@@ -533,44 +569,9 @@ Status Attention::backward(const TensorView &q, const TensorView &k,
     return {}; // nothing to compute
   const LaunchShape &shape = (*prepared)->shape;
   const LoadedPass &pass = *(*prepared)->pass;
-  Runtime::State &rt = *(*prepared)->runtime;
-  const CudaDriver &d = *rt.driver;
-  const std::vector<KernelInfo> &kernels = pass.kernels;
-  bool accumulatesQuery =
-      std::any_of(kernels.begin(), kernels.end(), [](const KernelInfo &k) {
-        return k.kind == KernelKind::backwardQueryConvert;
-      });
-  // The workspace lives on the stream for the backward only: the row
-  // statistics delta and log2 lse, [B, Hq, Nq] f32 each, then (atomic dQ
-  // only) dQ's f32 sums [B, Hq, Nq, d].
-  size_t rows = size_t(shape.batch) * shape.headsQ * shape.seqlenQ;
-  size_t planeBytes = (rows * 4 + 255) / 256 * 256;
-  size_t statsBytes = 2 * planeBytes;
-  size_t accumElements = accumulatesQuery ? rows * shape.headDim : 0;
-  CUdeviceptr workspace = 0;
-  auto cuStream = static_cast<CUstream>(stream);
-  if (auto e =
-          d.check("cuMemAllocAsync",
-                  d.cuMemAllocAsync(&workspace, statsBytes + accumElements * 4,
-                                    cuStream)))
-    return *e;
-  LaunchValues values{shape,
-                      params,
-                      {&q, &k, &v, &o, &lse, &dO, &dq, &dk, &dv},
-                      {uint64_t(workspace), uint64_t(workspace + planeBytes),
-                       uint64_t(workspace + statsBytes)}};
-  Status status;
-  if (accumulatesQuery)
-    if (auto e = d.check("cuMemsetD32Async",
-                         d.cuMemsetD32Async(workspace + statsBytes, 0,
-                                            accumElements, cuStream)))
-      status = *e;
-  for (size_t i = 0; i < kernels.size() && status.ok(); ++i)
-    status = kernels[i].kind == KernelKind::forward
-                 ? Error("internal: a forward kernel in the backward pass")
-                 : launch(rt, pass, i, values, stream);
-  d.cuMemFreeAsync(workspace, cuStream);
-  return status;
+  LaunchValues values{
+      shape, params, {&q, &k, &v, &o, &lse, &dO, &dq, &dk, &dv}};
+  return launchPass(*(*prepared)->runtime, pass, values, stream);
 }
 
 Expected<CompiledKernels> Attention::compile(Pass pass, int headDim,
@@ -596,12 +597,11 @@ Expected<CompiledKernels> Attention::compile(Pass pass, int headDim,
   if (!lookup)
     return lookup.error();
   const CacheEntry &entry = *lookup->entry;
-  Expected<std::vector<KernelInfo>> kernels =
-      parseKernelMetadata(entry.metadata);
-  if (!kernels)
-    return kernels.error();
+  Expected<LaunchContract> launch = parseKernelMetadata(entry.metadata);
+  if (!launch)
+    return launch.error();
   CompiledKernels compiled{rt.target.arch, entry.ptx, entry.metadata, {}};
-  for (const KernelInfo &k : *kernels) {
+  for (const KernelInfo &k : launch->kernels) {
     KernelSignature signature{k.name,
                               stringifyKernelKind(k.kind),
                               k.schedule.numThreads(),

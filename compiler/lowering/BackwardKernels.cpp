@@ -24,12 +24,9 @@ constexpr int kMaxQueryRun = 4;
 
 KernelInfo describe(StringRef name, KernelKind kind, const Schedule &s,
                     const KernelArgs &args) {
-  KernelInfo info;
-  info.name = name.str();
-  info.kind = kind;
-  info.schedule = s;
-  info.args = args.signature();
-  return info;
+  Schedule built = s;
+  built.kind = kind;
+  return describeKernel(name.str(), built, args.signature());
 }
 
 /// P = exp(score - lse) from the score and the log-sum-exp in log2 units.

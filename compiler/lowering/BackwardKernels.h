@@ -23,7 +23,7 @@
 
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/lowering/KernelBuilder.h"
-#include "compiler/lowering/KernelSignature.h"
+#include "compiler/kernel/LaunchContract.h"
 
 #include "mlir/IR/BuiltinOps.h"
 

@@ -337,10 +337,5 @@ flashjit::buildForwardKernel(ModuleOp module, const AttentionChain &matched,
     }
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
 
-  KernelInfo info;
-  info.name = name.str();
-  info.kind = KernelKind::forward;
-  info.schedule = s;
-  info.args = args.signature();
-  return info;
+  return describeKernel(name.str(), s, args.signature());
 }

@@ -9,20 +9,6 @@
 using namespace mlir;
 using namespace flashjit;
 
-const char *flashjit::stringifyKernelArgKind(KernelArg::Kind kind) {
-  switch (kind) {
-  case KernelArg::Kind::pointer:
-    return "ptr";
-  case KernelArg::Kind::i32:
-    return "i32";
-  case KernelArg::Kind::i64:
-    return "i64";
-  case KernelArg::Kind::f32:
-    return "f32";
-  }
-  return "?";
-}
-
 unsigned KernelArgs::add(std::string name, KernelArg::Kind kind) {
   args.push_back({std::move(name), kind});
   return args.size() - 1;

@@ -14,7 +14,7 @@
 #include "compiler/lowering/BlockClassifier.h"
 #include "compiler/lowering/KernelBuilder.h"
 #include "compiler/lowering/ScoreDerivative.h"
-#include "compiler/lowering/KernelSignature.h"
+#include "compiler/kernel/LaunchContract.h"
 
 namespace flashjit {
 

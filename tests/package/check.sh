@@ -38,7 +38,9 @@ if command -v ptxas >/dev/null || [ -x /usr/local/cuda/bin/ptxas ]; then
   done
   echo "ptxas accepts the exported PTX"
 fi
-grep -q '"format": 1' "$work/causal.fwd.json"
+# The launch contract (format 2): the backward's workspace with it.
+grep -q '"format": 2' "$work/causal.fwd.json"
+grep -q '"name": "dq_accum"' "$work/causal.bwd.json"
 
 step "the C example through pkg-config"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig

@@ -43,13 +43,17 @@ TEST(KernelArguments, EveryKindOfParameterGetsItsValue) {
   params.buffers["bias"] = {
       reinterpret_cast<void *>(0x3000), DType::f32, {4, 9}, 16};
   LaunchShape shape{2, 4, 4, 100, 120, 64, DType::bf16};
-  LaunchValues values{shape,
-                      params,
-                      {&q, nullptr, nullptr, nullptr, nullptr, &dO},
-                      {0x10, 0x20, 0x30}};
+  // The contract's workspace, in its order: names, not fixed slots.
+  std::vector<WorkspaceBuffer> workspace = {
+      {"dq_accum", WorkspaceBuffer::Extent::queryElements, true},
+      {"lse_log2", WorkspaceBuffer::Extent::queryRows, false}};
+  uint64_t addresses[] = {0x30, 0x20};
+  LaunchValues values{
+      shape, params, {&q, nullptr, nullptr, nullptr, nullptr, &dO}, addresses};
 
   PackedArguments packed;
-  ASSERT_FALSE(packArguments(resolveArguments(args), values, packed));
+  ASSERT_FALSE(
+      packArguments(resolveArguments(args, workspace), values, packed));
   ASSERT_EQ(packed.words.size(), args.size());
   // cuLaunchKernel reads each value through its pointer.
   for (size_t i = 0; i < args.size(); ++i)
@@ -74,7 +78,7 @@ TEST(KernelArguments, ASingleEntryDimensionsStrideIsZero) {
                                         DType::bf16, 1, 4, 100, 64);
   q.strides[0] = 12345; // validation ignores it: only index 0 is read
   LaunchShape shape{1, 4, 4, 100, 100, 64, DType::bf16};
-  LaunchValues values{shape, AttentionParams(), {&q}, {}};
+  LaunchValues values{shape, AttentionParams(), {&q}};
   PackedArguments packed;
   ASSERT_FALSE(packArguments(resolveArguments(args), values, packed));
   EXPECT_EQ(packed.words[0], 0u);
@@ -89,6 +93,19 @@ TEST(KernelArguments, TheDefaultScaleIsOneOverRootD) {
   PackedArguments packed;
   ASSERT_FALSE(packArguments(resolveArguments(args), values, packed));
   EXPECT_EQ(asFloat(packed.words[0]), 0.125f);
+}
+
+TEST(KernelArguments, AWorkspaceNameThePassLacksHasNoValue) {
+  // The forward's contract has no workspace: "delta" is nobody's.
+  std::vector<KernelArg> args = {{"delta", KernelArg::Kind::pointer}};
+  AttentionParams params;
+  LaunchShape shape{1, 1, 1, 1, 1, 64, DType::f16};
+  LaunchValues values{shape, params, {}, {}};
+  PackedArguments packed;
+  std::optional<Error> e =
+      packArguments(resolveArguments(args, {}), values, packed);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message(), "internal: no value for kernel argument 'delta'");
 }
 
 TEST(KernelArguments, AMissingValueIsNamed) {

@@ -13,7 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Compiler.h"
-#include "compiler/lowering/KernelMetadata.h"
+#include "compiler/kernel/KernelMetadata.h"
 #include "flashjit/kernels.h"
 #include "tools/ToolVersion.h"
 
@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
   if (printSchedule) {
     std::vector<Schedule> schedules;
     if (compiled)
-      for (const KernelInfo &kernel : compiled->kernels)
+      for (const KernelInfo &kernel : compiled->launch.kernels)
         schedules.push_back(kernel.schedule);
     else if (Expected<std::vector<Schedule>> plain = schedulePass(options))
       schedules = *plain;
@@ -214,7 +214,7 @@ int main(int argc, char **argv) {
     llvm::raw_fd_ostream sig(signatureFile, ec, llvm::sys::fs::OF_Text);
     if (ec)
       return fail("cannot write '" + signatureFile + "': " + ec.message());
-    sig << kernelMetadataJson(compiled->kernels, target->arch);
+    sig << kernelMetadataJson(compiled->launch, target->arch);
   }
   if (emit == Emit::cubin) {
     Expected<std::string> cubin = assembleCubin(compiled->ptx, target->arch);

@@ -71,7 +71,7 @@ static int compileAll(const std::string &why) {
       }
       std::printf("  %s: %zu bytes of PTX in %.0f ms\n",
                   stringifyCompilePass(pass), compiled->ptx.size(), ms);
-      for (const KernelInfo &kernel : compiled->kernels)
+      for (const KernelInfo &kernel : compiled->launch.kernels)
         std::printf("    %-44s %s\n", kernel.name.c_str(),
                     kernel.schedule.str().c_str());
     }

@@ -1,6 +1,6 @@
-//===- KernelMetadata.cpp - a compiled pass's kernels as JSON -------------===//
+//===- KernelMetadata.cpp - a pass's launch contract as JSON --------------===//
 
-#include "compiler/lowering/KernelMetadata.h"
+#include "compiler/kernel/KernelMetadata.h"
 
 #include "llvm/Support/JSON.h"
 
@@ -8,9 +8,6 @@ using namespace flashjit;
 namespace json = llvm::json;
 
 namespace {
-
-/// Bumped when a field changes meaning; readers refuse other formats.
-constexpr int64_t kFormat = 1;
 
 const char *stringifyRows(GridRule::Rows rows) {
   switch (rows) {
@@ -40,13 +37,27 @@ json::Object scheduleJson(const Schedule &s) {
                       {"estimated_registers", s.estimatedRegisters}};
 }
 
-json::Object gridJson(const Schedule &s) {
-  GridRule rule = gridRuleOf(s);
-  return json::Object{
-      {"x", json::Object{{"rows", stringifyRows(rule.rows)},
-                         {"rows_per_block", rule.rowsPerBlock},
-                         {"multiplier", rule.multiplier}}},
-      {"y", rule.keyValueHeads ? "batch*heads_kv" : "batch*heads_q"}};
+const char *stringifyExtent(WorkspaceBuffer::Extent extent) {
+  return extent == WorkspaceBuffer::Extent::queryRows
+             ? "batch*heads_q*seqlen_q"
+             : "batch*heads_q*seqlen_q*head_dim";
+}
+
+const char *stringifyGridY(bool keyValueHeads) {
+  return keyValueHeads ? "batch*heads_kv" : "batch*heads_q";
+}
+
+json::Object gridJson(const GridRule &rule) {
+  return json::Object{{"x", json::Object{{"rows", stringifyRows(rule.rows)},
+                                         {"rows_per_block", rule.rowsPerBlock},
+                                         {"multiplier", rule.multiplier}}},
+                      {"y", stringifyGridY(rule.keyValueHeads)}};
+}
+
+json::Object workspaceJson(const WorkspaceBuffer &w) {
+  return json::Object{{"name", w.name},
+                      {"elements", stringifyExtent(w.extent)},
+                      {"zeroed", w.zeroed}};
 }
 
 json::Object kernelJson(const KernelInfo &k) {
@@ -58,7 +69,7 @@ json::Object kernelJson(const KernelInfo &k) {
                       {"kind", stringifyKernelKind(k.kind)},
                       {"threads", k.schedule.numThreads()},
                       {"shared_memory_bytes", k.schedule.sharedMemoryBytes},
-                      {"grid", gridJson(k.schedule)},
+                      {"grid", gridJson(k.grid)},
                       {"schedule", scheduleJson(k.schedule)},
                       {"args", std::move(args)}};
 }
@@ -107,6 +118,54 @@ bool argFromJson(const json::Value &value, KernelArg &a, json::Path path) {
                       stringifyKernelArgKind, path.field("kind"));
 }
 
+bool boolFromJson(const json::Value &value, bool &out, json::Path path) {
+  std::optional<bool> b = value.getAsBoolean();
+  if (!b)
+    path.report("expected a boolean");
+  else
+    out = *b;
+  return b.has_value();
+}
+
+bool gridFromJson(const json::Value &value, GridRule &g, json::Path path) {
+  const json::Object *object = value.getAsObject();
+  const json::Value *x = object ? object->get("x") : nullptr;
+  const json::Value *y = object ? object->get("y") : nullptr;
+  const json::Object *xObject = x ? x->getAsObject() : nullptr;
+  const json::Value *rows = xObject ? xObject->get("rows") : nullptr;
+  if (!rows || !y) {
+    path.report("a grid needs x.rows and y");
+    return false;
+  }
+  json::ObjectMapper o(*x, path.field("x"));
+  bool kvHeads = false;
+  if (!o || !o.map("rows_per_block", g.rowsPerBlock) ||
+      !o.map("multiplier", g.multiplier) ||
+      !enumFromJson(*rows, g.rows, GridRule::Rows::queryElementsBy8,
+                    stringifyRows, path.field("x").field("rows")) ||
+      !enumFromJson(*y, kvHeads, true, stringifyGridY, path.field("y")))
+    return false;
+  g.keyValueHeads = kvHeads;
+  return true;
+}
+
+bool workspaceFromJson(const json::Value &value, WorkspaceBuffer &w,
+                       json::Path path) {
+  const json::Object *object = value.getAsObject();
+  const json::Value *elements = object ? object->get("elements") : nullptr;
+  const json::Value *zeroed = object ? object->get("zeroed") : nullptr;
+  json::ObjectMapper o(value, path);
+  if (!o || !o.map("name", w.name) || !elements || !zeroed) {
+    if (o)
+      path.report("a workspace buffer needs name, elements and zeroed");
+    return false;
+  }
+  return enumFromJson(*elements, w.extent,
+                      WorkspaceBuffer::Extent::queryElements, stringifyExtent,
+                      path.field("elements")) &&
+         boolFromJson(*zeroed, w.zeroed, path.field("zeroed"));
+}
+
 bool kernelFromJson(const json::Value &value, KernelInfo &k, json::Path path) {
   const json::Object *object = value.getAsObject();
   if (!object) {
@@ -115,10 +174,11 @@ bool kernelFromJson(const json::Value &value, KernelInfo &k, json::Path path) {
   }
   const json::Value *kind = object->get("kind");
   const json::Value *schedule = object->get("schedule");
+  const json::Value *grid = object->get("grid");
   const json::Array *args = object->getArray("args");
   std::optional<llvm::StringRef> name = object->getString("name");
-  if (!name || !kind || !schedule || !args) {
-    path.report("a kernel needs name, kind, schedule and args");
+  if (!name || !kind || !schedule || !grid || !args) {
+    path.report("a kernel needs name, kind, schedule, grid and args");
     return false;
   }
   k.name = name->str();
@@ -127,6 +187,8 @@ bool kernelFromJson(const json::Value &value, KernelInfo &k, json::Path path) {
       !scheduleFromJson(*schedule, k.schedule, path.field("schedule")))
     return false;
   k.schedule.kind = k.kind;
+  if (!gridFromJson(*grid, k.grid, path.field("grid")))
+    return false;
   k.args.resize(args->size());
   for (size_t i = 0; i < args->size(); ++i)
     if (!argFromJson((*args)[i], k.args[i], path.field("args").index(i)))
@@ -136,34 +198,21 @@ bool kernelFromJson(const json::Value &value, KernelInfo &k, json::Path path) {
 
 } // namespace
 
-GridRule flashjit::gridRuleOf(const Schedule &s) {
-  switch (s.kind) {
-  case KernelKind::forward:
-  case KernelKind::backwardQuery:
-    return {GridRule::Rows::seqlenQ, s.blockM, 1, false};
-  case KernelKind::backwardDelta:
-    return {GridRule::Rows::seqlenQ, s.numThreads(), 1, false};
-  case KernelKind::backwardKeyValue:
-  case KernelKind::backwardKeyValueQuery:
-    return {GridRule::Rows::seqlenKv, s.blockN, s.headDimSplit, true};
-  case KernelKind::backwardQueryConvert: // 8 elements per thread
-    return {GridRule::Rows::queryElementsBy8, s.numThreads(), 1, false};
-  }
-  return {};
-}
-
-std::string flashjit::kernelMetadataJson(const std::vector<KernelInfo> &kernels,
+std::string flashjit::kernelMetadataJson(const LaunchContract &launch,
                                          llvm::StringRef target) {
-  json::Array array;
-  for (const KernelInfo &k : kernels)
-    array.push_back(kernelJson(k));
-  json::Value document = json::Object{
-      {"format", kFormat}, {"target", target}, {"kernels", std::move(array)}};
+  json::Array kernels, workspace;
+  for (const KernelInfo &k : launch.kernels)
+    kernels.push_back(kernelJson(k));
+  for (const WorkspaceBuffer &w : launch.workspace)
+    workspace.push_back(workspaceJson(w));
+  json::Value document = json::Object{{"format", kKernelMetadataFormat},
+                                      {"target", target},
+                                      {"kernels", std::move(kernels)},
+                                      {"workspace", std::move(workspace)}};
   return llvm::formatv("{0:2}", document).str() + "\n";
 }
 
-Expected<std::vector<KernelInfo>>
-flashjit::parseKernelMetadata(llvm::StringRef text) {
+Expected<LaunchContract> flashjit::parseKernelMetadata(llvm::StringRef text) {
   llvm::Expected<json::Value> document = json::parse(text);
   if (!document)
     return Error("kernel metadata is not JSON: " +
@@ -173,17 +222,25 @@ flashjit::parseKernelMetadata(llvm::StringRef text) {
   const json::Object *object = document->getAsObject();
   std::optional<int64_t> format =
       object ? object->getInteger("format") : std::nullopt;
-  if (!format || *format != kFormat)
+  if (!format || *format != kKernelMetadataFormat)
     return Error("kernel metadata of another format (this build reads format " +
-                 std::to_string(kFormat) + ")");
-  const json::Array *array = object->getArray("kernels");
-  if (!array)
-    return Error("kernel metadata without a kernels array");
-  std::vector<KernelInfo> kernels(array->size());
-  for (size_t i = 0; i < array->size(); ++i)
-    if (!kernelFromJson((*array)[i], kernels[i],
-                        path.field("kernels").index(i)))
-      return Error("malformed kernel metadata: " +
-                   llvm::toString(root.getError()));
-  return kernels;
+                 std::to_string(kKernelMetadataFormat) + ")");
+  const json::Array *kernels = object->getArray("kernels");
+  const json::Array *workspace = object->getArray("workspace");
+  if (!kernels || !workspace)
+    return Error("kernel metadata without kernels and workspace arrays");
+  LaunchContract launch;
+  launch.kernels.resize(kernels->size());
+  launch.workspace.resize(workspace->size());
+  bool ok = true;
+  for (size_t i = 0; ok && i < kernels->size(); ++i)
+    ok = kernelFromJson((*kernels)[i], launch.kernels[i],
+                        path.field("kernels").index(i));
+  for (size_t i = 0; ok && i < workspace->size(); ++i)
+    ok = workspaceFromJson((*workspace)[i], launch.workspace[i],
+                           path.field("workspace").index(i));
+  if (!ok)
+    return Error("malformed kernel metadata: " +
+                 llvm::toString(root.getError()));
+  return launch;
 }
