@@ -40,8 +40,11 @@ int main(int argc, char **argv) {
   for (const BuiltinVariant &variant : builtinVariants())
     for (int d : {64, 128})
       benchmark::RegisterBenchmark(
-          ("compile_fwd_bwd/" + variant.name + "/d" + std::to_string(d)).c_str(),
-          [&variant, d](benchmark::State &s) { compileBothPasses(s, variant, d); })
+          ("compile_fwd_bwd/" + variant.name + "/d" + std::to_string(d))
+              .c_str(),
+          [&variant, d](benchmark::State &s) {
+            compileBothPasses(s, variant, d);
+          })
           ->Unit(benchmark::kMillisecond)
           ->Iterations(3);
   benchmark::Initialize(&argc, argv);

@@ -202,9 +202,8 @@ int main(int argc, char **argv) {
   ok(d, "cuModuleGetFunction",
      d.cuModuleGetFunction(&emptyBig, module, "empty"));
   ok(d, "cuFuncSetAttribute",
-     d.cuFuncSetAttribute(emptyBig,
-                          CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                          smem));
+     d.cuFuncSetAttribute(
+         emptyBig, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem));
   std::string bigName = "cuLaunchKernel, empty kernel, the real one's " +
                         std::to_string(smem) + " B of shared memory";
   add(bigName.c_str(), [&] {

@@ -42,6 +42,6 @@ Expected<Program> flashjit::builtinVariant(std::string_view name) {
       return variant.build();
     known += (known.empty() ? "" : ", ") + variant.name;
   }
-  return Error("unknown variant '" + std::string(name) + "'; built-in: " +
-               known);
+  return Error("unknown variant '" + std::string(name) +
+               "'; built-in: " + known);
 }

@@ -19,7 +19,7 @@ packages=(
   cmake ninja-build g++ ccache python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev libzstd-dev
-  pkgconf
+  pkgconf clang-format
 )
 
 deps() {

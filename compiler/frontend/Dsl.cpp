@@ -87,9 +87,7 @@ thread_local Tracer *currentTracer = nullptr;
 
 struct Access {
   static unsigned long long traceId(const Tile &t) { return t.traceId_; }
-  static bool isLiteral(const Tile &t) {
-    return t.literal_ != Literal::none;
-  }
+  static bool isLiteral(const Tile &t) { return t.literal_ != Literal::none; }
   using Literal = Tile::Literal;
   static Literal literal(const Tile &t) { return t.literal_; }
   static double literalValue(const Tile &t) { return t.literalValue_; }
@@ -153,9 +151,10 @@ Value Tracer::use(const Tile &tile, Type elementType, StringRef opName) {
     return create<tile::ConstantOp>(attr);
   }
   if (!Access::traceId(tile) || !Access::value(tile)) {
-    fail(("'" + opName + "' got a tile that holds no value: it was made "
-                         "outside a trace, default-constructed, or came from "
-                         "an operation that failed")
+    fail(("'" + opName +
+          "' got a tile that holds no value: it was made "
+          "outside a trace, default-constructed, or came from "
+          "an operation that failed")
              .str());
     return {};
   }
@@ -336,7 +335,8 @@ Tile dsl::where(const Tile &cond, const Tile &a, const Tile &b) {
   return t->wrap(t->create<tile::SelectOp>(type, c, va, vb));
 }
 
-static Tile loadFrom(const dsl::Buffer &buffer, ArrayRef<const Tile *> indices) {
+static Tile loadFrom(const dsl::Buffer &buffer,
+                     ArrayRef<const Tile *> indices) {
   Tracer *t = active();
   if (!t)
     return {};
@@ -355,8 +355,9 @@ static Tile loadFrom(const dsl::Buffer &buffer, ArrayRef<const Tile *> indices) 
     values.push_back(v);
   }
   Value b = Access::value(buffer);
-  auto type = TileType::get(t->context.get(), axes,
-                            cast<tile::BufferType>(b.getType()).getElementType());
+  auto type =
+      TileType::get(t->context.get(), axes,
+                    cast<tile::BufferType>(b.getType()).getElementType());
   return t->wrap(t->create<tile::LoadOp>(type, b, values));
 }
 
@@ -366,7 +367,9 @@ Tile dsl::load(const dsl::Buffer &buffer, const Tile &index) {
 Tile dsl::load(const dsl::Buffer &buffer, const Tile &i, const Tile &j) {
   return loadFrom(buffer, {&i, &j});
 }
-Tile dsl::Buffer::operator[](const Tile &index) const { return load(*this, index); }
+Tile dsl::Buffer::operator[](const Tile &index) const {
+  return load(*this, index);
+}
 Tile dsl::Buffer::operator()(const Tile &i, const Tile &j) const {
   return load(*this, i, j);
 }
@@ -389,8 +392,8 @@ static Tile makeDot(const Tile &a, const Tile &b, bool transposeRhs) {
   if (!r.empty())
     axes = axes.unite({transposeRhs ? r.front() : r.back()});
   auto type = TileType::get(t->context.get(), axes, t->f32());
-  auto op = tile::DotOp::create(t->builder, t->loc, type, lhs, rhs,
-                                           transposeRhs);
+  auto op =
+      tile::DotOp::create(t->builder, t->loc, type, lhs, rhs, transposeRhs);
   return t->wrap(op.getResult());
 }
 
@@ -429,8 +432,8 @@ Tile dsl::dropout(const Tile &probs, float rate) {
   Value p = t->use(probs, t->f32(), tile::DropoutOp::getOperationName());
   if (!p)
     return {};
-  return t->wrap(t->create<tile::DropoutOp>(
-      p.getType(), p, t->builder.getF32FloatAttr(rate)));
+  return t->wrap(t->create<tile::DropoutOp>(p.getType(), p,
+                                            t->builder.getF32FloatAttr(rate)));
 }
 
 //===----------------------------------------------------------------------===//
@@ -479,8 +482,8 @@ static Tile indexTile(Tracer &t, tile::IndexDim dim) {
       axes = {Axis::q};
     else if (dim == tile::IndexDim::kv)
       axes = {Axis::kv};
-    return t.create<tile::IndexOp>(TileType::get(t.context.get(), axes, t.i32()),
-                                   dim);
+    return t.create<tile::IndexOp>(
+        TileType::get(t.context.get(), axes, t.i32()), dim);
   });
 }
 
@@ -495,10 +498,16 @@ Tile dsl::Builder::batch() { return indexTile(tracer_, tile::IndexDim::batch); }
 Tile dsl::Builder::head() { return indexTile(tracer_, tile::IndexDim::head); }
 Tile dsl::Builder::qIdx() { return indexTile(tracer_, tile::IndexDim::q); }
 Tile dsl::Builder::kvIdx() { return indexTile(tracer_, tile::IndexDim::kv); }
-Tile dsl::Builder::batchSize() { return extentTile(tracer_, tile::IndexDim::batch); }
-Tile dsl::Builder::numHeads() { return extentTile(tracer_, tile::IndexDim::head); }
+Tile dsl::Builder::batchSize() {
+  return extentTile(tracer_, tile::IndexDim::batch);
+}
+Tile dsl::Builder::numHeads() {
+  return extentTile(tracer_, tile::IndexDim::head);
+}
 Tile dsl::Builder::seqlenQ() { return extentTile(tracer_, tile::IndexDim::q); }
-Tile dsl::Builder::seqlenKv() { return extentTile(tracer_, tile::IndexDim::kv); }
+Tile dsl::Builder::seqlenKv() {
+  return extentTile(tracer_, tile::IndexDim::kv);
+}
 
 static Type scalarType(Tracer &t, ScalarType type) {
   return type == ScalarType::f32 ? t.f32() : t.i32();
@@ -512,7 +521,8 @@ static Operation *lookupDeclared(Tracer &t, StringRef name, StringRef kind,
   if (it == t.declared.end())
     return nullptr;
   Operation *op = it->second;
-  if (op->getName().getStringRef() != kind || op->getResult(0).getType() != type) {
+  if (op->getName().getStringRef() != kind ||
+      op->getResult(0).getType() != type) {
     std::string have;
     llvm::raw_string_ostream os(have);
     os << op->getName() << " of type " << op->getResult(0).getType();
@@ -527,8 +537,8 @@ Tile dsl::Builder::param(std::string_view name, ScalarType type) {
     return {};
   auto tileType = TileType::get(t.context.get(), {}, scalarType(t, type));
   StringRef key(name.data(), name.size());
-  if (Operation *op = lookupDeclared(t, key, tile::ParamOp::getOperationName(),
-                                     tileType))
+  if (Operation *op =
+          lookupDeclared(t, key, tile::ParamOp::getOperationName(), tileType))
     return t.error ? Tile() : t.wrap(op->getResult(0));
   auto op = tile::ParamOp::create(t.builder, t.loc, tileType, key);
   t.declared[key] = op;
@@ -536,8 +546,8 @@ Tile dsl::Builder::param(std::string_view name, ScalarType type) {
 }
 
 Buffer dsl::Builder::buffer(std::string_view name,
-                       std::initializer_list<std::string_view> dims,
-                       ScalarType type) {
+                            std::initializer_list<std::string_view> dims,
+                            ScalarType type) {
   Tracer &t = tracer_;
   if (t.error)
     return {};
@@ -568,14 +578,13 @@ Buffer dsl::Builder::buffer(std::string_view name,
   }
   auto bufferType = tile::BufferType::getChecked(
       [&] { return emitError(t.loc); }, t.context.get(),
-      ArrayRef<tile::BufferDim>(parsed),
-      scalarType(t, type));
+      ArrayRef<tile::BufferDim>(parsed), scalarType(t, type));
   if (!bufferType) {
     t.fail(t.diagnostics->message("invalid buffer type"));
     return {};
   }
-  if (Operation *op = lookupDeclared(
-          t, key, tile::BufferOp::getOperationName(), bufferType))
+  if (Operation *op = lookupDeclared(t, key, tile::BufferOp::getOperationName(),
+                                     bufferType))
     return t.error ? Buffer() : Access::makeBuffer(&t, op->getResult(0));
   auto op = tile::BufferOp::create(t.builder, t.loc, bufferType, key);
   t.declared[key] = op;

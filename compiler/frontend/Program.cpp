@@ -30,7 +30,8 @@ std::string flashjit::formatLocation(Location loc) {
         .str();
   if (auto name = dyn_cast<NameLoc>(loc))
     return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+  if (auto fused = dyn_cast<FusedLoc>(loc);
+      fused && !fused.getLocations().empty())
     return formatLocation(fused.getLocations().front());
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -79,9 +80,10 @@ Expected<Program> flashjit::adoptModule(std::unique_ptr<MLIRContext> &&context,
   Block &body = module->getBodyRegion().front();
   size_t numOps = body.getOperations().size();
   if (numOps != 1 || !isa<tile::ProgramOp>(body.front()))
-    return Error(std::string(what) +
-                 ": expected a module holding exactly one tile.program, found " +
-                 std::to_string(numOps) + " operation(s)");
+    return Error(
+        std::string(what) +
+        ": expected a module holding exactly one tile.program, found " +
+        std::to_string(numOps) + " operation(s)");
   auto state = std::make_shared<Program::State>();
   state->context = std::move(context);
   state->module = std::move(module);
@@ -140,8 +142,8 @@ std::string Program::str() const {
 Expected<bool> Program::save(const std::string &path) const {
   llvm::SmallString<128> temp;
   int fd;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
-          path + ".tmp-%%%%%%%%", fd, temp))
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, temp))
     return Error("cannot write '" + path + "': " + ec.message());
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
@@ -168,8 +170,8 @@ static ScalarType scalarTypeOf(Type type) {
 std::vector<ParamInfo> Program::params() const {
   std::vector<ParamInfo> result;
   programOp(module()).walk([&](tile::ParamOp op) {
-    result.push_back({op.getName().str(),
-                      scalarTypeOf(op.getType().getElementType())});
+    result.push_back(
+        {op.getName().str(), scalarTypeOf(op.getType().getElementType())});
   });
   return result;
 }
@@ -178,8 +180,8 @@ std::vector<BufferInfo> Program::buffers() const {
   std::vector<BufferInfo> result;
   programOp(module()).walk([&](tile::BufferOp op) {
     tile::BufferType type = op.getType();
-    BufferInfo info{op.getName().str(), scalarTypeOf(type.getElementType()),
-                    {}};
+    BufferInfo info{
+        op.getName().str(), scalarTypeOf(type.getElementType()), {}};
     for (const tile::BufferDim &dim : type.getDims()) {
       std::string spelled;
       llvm::raw_string_ostream os(spelled);

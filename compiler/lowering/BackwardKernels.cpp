@@ -111,8 +111,8 @@ void storeScoreGradient(KernelBuilder &k, Value dsTile, int queries,
     for (int half = 0; half < 2; ++half) {
       Value row = k.add(key, k.c32(8 * half));
       Value col = k.add(k.c32(8 * n), colInTile);
-      Value at = k.gep(dsTile, k.element(),
-                       k.add(k.mul(row, k.c32(stride)), col));
+      Value at =
+          k.gep(dsTile, k.element(), k.add(k.mul(row, k.c32(stride)), col));
       k.store(k.pack(ds[4 * n + 2 * half], ds[4 * n + 2 * half + 1]), at, 4);
     }
 }
@@ -122,8 +122,8 @@ void storeScoreGradient(KernelBuilder &k, Value dsTile, int queries,
 /// seqlen_q) with 4-byte cp.async: part of the group the caller commits
 /// next.
 void copyRowStats(KernelBuilder &k, Value statsTile, int BM, Value tid,
-                  int threads, Value lseLog2, Value delta, Value bh,
-                  Value seqQ, Value qStart) {
+                  int threads, Value lseLog2, Value delta, Value bh, Value seqQ,
+                  Value qStart) {
   for (int first = 0; first < 2 * BM; first += threads) {
     Value j = first == 0 ? tid : k.add(tid, k.c32(first));
     auto copy = [&] {
@@ -131,13 +131,12 @@ void copyRowStats(KernelBuilder &k, Value statsTile, int BM, Value tid,
       Value t = k.select(isDelta, k.sub(j, k.c32(BM)), j);
       Value row = k.add(qStart, t);
       Value clamped = k.minsi(row, k.sub(seqQ, k.c32(1)));
-      Value index =
-          k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(clamped));
+      Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(clamped));
       Value src = k.gep(k.select(isDelta, delta, lseLog2), k.f32(), index);
-      Value bytes = k.select(k.cmpi(CmpIPredicate::slt, row, seqQ), k.c32(4),
-                             k.c32(0));
-      NVVM::CpAsyncOp::create(k.b, k.loc, k.gep(statsTile, k.f32(), j), src,
-                              4u, NVVM::LoadCacheModifierKind::CA, bytes);
+      Value bytes =
+          k.select(k.cmpi(CmpIPredicate::slt, row, seqQ), k.c32(4), k.c32(0));
+      NVVM::CpAsyncOp::create(k.b, k.loc, k.gep(statsTile, k.f32(), j), src, 4u,
+                              NVVM::LoadCacheModifierKind::CA, bytes);
     };
     if (first + threads <= 2 * BM) {
       copy();
@@ -357,11 +356,9 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   const int stageElems = 2 * BM * rowElems;
   // dSᵀ [BN, BM], the A operand of dQ's product (with dQ only), then per
   // stage the query block's row statistics [BM] x (log2 lse, delta).
-  Value dsTile =
-      k.gep(queryTiles, k.element(), k.c32(stages * stageElems));
-  Value statsTiles = k.gep(
-      dsTile, k.element(),
-      k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
+  Value dsTile = k.gep(queryTiles, k.element(), k.c32(stages * stageElems));
+  Value statsTiles = k.gep(dsTile, k.element(),
+                           k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
   const int statsFloats = 2 * BM;
   // Copies landed and visible to every thread and to the warpgroup MMA.
   auto landCopies = [&] {
@@ -432,8 +429,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
             Value q, dout, stats;
           };
           auto tilesOf = [&](Value stage) {
-            Value q = k.gep(queryTiles, k.element(),
-                            k.mul(stage, k.c32(stageElems)));
+            Value q =
+                k.gep(queryTiles, k.element(), k.mul(stage, k.c32(stageElems)));
             return QueryTiles{
                 q, k.gep(q, k.element(), k.c32(BM * rowElems)),
                 k.gep(statsTiles, k.f32(), k.mul(stage, k.c32(statsFloats)))};
@@ -507,12 +504,12 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                             k, /*pending=*/dpUnderSoftmax ? 1 : 0, {sT});
                         scores = asAccumulatorTiles(sT);
                       } else {
-                        scores = warpScores(k, kTile, warpRow, qTile, BM, d,
-                                            lane);
+                        scores =
+                            warpScores(k, kTile, warpRow, qTile, BM, d, lane);
                       }
                       ScoreElements el = modifyAndMask(
-                          k, variant, scores, rowBase, qStart, lane, full,
-                          seqQ, /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
+                          k, variant, scores, rowBase, qStart, lane, full, seqQ,
+                          /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
                       SmallVector<Value> lse2 =
                           columnStats(k, statsTile, BM, /*plane=*/0, lane);
                       SmallVector<Value> p, pd, keep;
@@ -556,13 +553,13 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                           landAccumulators();
                       } else
                         for (int c = 0; c < BM / 16; ++c) {
-                        auto frag = packA(k, pd, c);
-                        k.forEachB(dTile, d, lane, k.c32(c * 16),
-                                   k.c32(colBase), tiles,
-                                   [&](int t, const std::array<Value, 2> &f) {
-                                     dV[t] = k.mma(frag, f, dV[t]);
-                                   });
-                      }
+                          auto frag = packA(k, pd, c);
+                          k.forEachB(dTile, d, lane, k.c32(c * 16),
+                                     k.c32(colBase), tiles,
+                                     [&](int t, const std::array<Value, 2> &f) {
+                                       dV[t] = k.mma(frag, f, dV[t]);
+                                     });
+                        }
                       // dPᵀ = V dOᵀ (with the warpgroup MMA: done before
                       // dV's product, still in flight), then dSᵀ.
                       SmallVector<Accumulator> dpAcc;
@@ -575,8 +572,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                             {dpInFlight});
                         dpAcc = asAccumulatorTiles(dpInFlight);
                       } else {
-                        dpAcc = warpScores(k, vTile, warpRow, dTile, BM, d,
-                                           lane);
+                        dpAcc =
+                            warpScores(k, vTile, warpRow, dTile, BM, d, lane);
                       }
                       SmallVector<Value> delta =
                           columnStats(k, statsTile, BM, /*plane=*/1, lane);
@@ -605,13 +602,13 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                         landAccumulators();
                       if (!wgmma)
                         for (int c = 0; c < BM / 16; ++c) {
-                        auto frag = packA(k, ds, c);
-                        k.forEachB(qTile, d, lane, k.c32(c * 16),
-                                   k.c32(colBase), tiles,
-                                   [&](int t, const std::array<Value, 2> &f) {
-                                     dK[t] = k.mma(frag, f, dK[t]);
-                                   });
-                      }
+                          auto frag = packA(k, ds, c);
+                          k.forEachB(qTile, d, lane, k.c32(c * 16),
+                                     k.c32(colBase), tiles,
+                                     [&](int t, const std::array<Value, 2> &f) {
+                                       dK[t] = k.mma(frag, f, dK[t]);
+                                     });
+                        }
                       if (withQuery) {
                         // Every warp's dSᵀ is in place, and every warp is
                         // done with the statistics and (one stage) with Q
@@ -622,17 +619,16 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                         // live across the products.)
                         Value iNext = k.add(i, k.c32(1));
                         Value nextStart = queryStartOf(iNext);
-                        nextKeep = k.andi(
-                            k.cmpi(CmpIPredicate::slt, iNext, loopEnd),
-                            classifyQueries(nextStart).first);
-                        nextStage = stages == 2 ? k.sub(k.c32(1), stage)
-                                                : stage;
-                        scf::IfOp::create(b, k.loc, nextKeep,
-                                          [&](OpBuilder &, Location) {
-                                            copyQueryBlock(nextStart,
-                                                           nextStage);
-                                            scf::YieldOp::create(b, k.loc);
-                                          });
+                        nextKeep =
+                            k.andi(k.cmpi(CmpIPredicate::slt, iNext, loopEnd),
+                                   classifyQueries(nextStart).first);
+                        nextStage =
+                            stages == 2 ? k.sub(k.c32(1), stage) : stage;
+                        scf::IfOp::create(
+                            b, k.loc, nextKeep, [&](OpBuilder &, Location) {
+                              copyQueryBlock(nextStart, nextStage);
+                              scf::YieldOp::create(b, k.loc);
+                            });
                         addQueryGradient(k, s, dsTile, kTile, colBase, warp,
                                          lane, args.get(dqAccumArg), bh, qStart,
                                          seqQ);
@@ -753,8 +749,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
   // Only key blocks in this range may be kept: the loop does not test the
   // rest.
-  BlockInterval kept = keptBlockRange(
-      k, variant, numBlocks, BN, seqKv, [&](Value lo, Value hi) {
+  BlockInterval kept =
+      keptBlockRange(k, variant, numBlocks, BN, seqKv, [&](Value lo, Value hi) {
         return variant.classifyBlock(qStart, qHi, lo, hi).first;
       });
   auto loop = scf::ForOp::create(
@@ -851,25 +847,23 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryConvertKernel(
   TensorView dqView = viewOf(k, args, dq, batch, head);
   Value valid = k.cmpi(CmpIPredicate::slt, row, seq);
   scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
-    Value from = k.gep(
-        args.get(accumArg), k.f32(),
-        k.add(k.mul(k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row)),
-                    k.c64(d)),
-              k.ext64(col)));
+    Value from =
+        k.gep(args.get(accumArg), k.f32(),
+              k.add(k.mul(k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row)),
+                          k.c64(d)),
+                    k.ext64(col)));
     auto f32x4 = VectorType::get({4}, k.f32());
     SmallVector<Value> values;
     for (int half = 0; half < 2; ++half) {
       Value v = k.load(f32x4, k.gep(from, k.f32(), k.c32(4 * half)), 16);
       for (int i = 0; i < 4; ++i)
-        values.push_back(
-            LLVM::ExtractElementOp::create(b, k.loc, v, k.c32(i)));
+        values.push_back(LLVM::ExtractElementOp::create(b, k.loc, v, k.c32(i)));
     }
     auto i32x4 = VectorType::get({4}, k.i32());
     Value packed = LLVM::PoisonOp::create(b, k.loc, i32x4);
     for (int i = 0; i < 4; ++i)
       packed = LLVM::InsertElementOp::create(
-          b, k.loc, packed, k.pack(values[2 * i], values[2 * i + 1]),
-          k.c32(i));
+          b, k.loc, packed, k.pack(values[2 * i], values[2 * i + 1]), k.c32(i));
     Value to = k.gep(dqView.row(k, row, seq), k.element(), col);
     k.store(packed, to, 16);
     scf::YieldOp::create(b, k.loc);

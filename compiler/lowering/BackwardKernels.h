@@ -22,18 +22,17 @@
 #define FLASHJIT_COMPILER_LOWERING_BACKWARDKERNELS_H
 
 #include "compiler/analysis/AttentionChain.h"
-#include "compiler/lowering/KernelBuilder.h"
 #include "compiler/kernel/LaunchContract.h"
+#include "compiler/lowering/KernelBuilder.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
 namespace flashjit {
 
-mlir::FailureOr<KernelInfo> buildBackwardDeltaKernel(mlir::ModuleOp module,
-                                                     const AttentionChain &chain,
-                                                     const Schedule &schedule,
-                                                     InputType inputType,
-                                                     llvm::StringRef name);
+mlir::FailureOr<KernelInfo>
+buildBackwardDeltaKernel(mlir::ModuleOp module, const AttentionChain &chain,
+                         const Schedule &schedule, InputType inputType,
+                         llvm::StringRef name);
 
 /// backward_dkdv, or backward_dkdvdq when the schedule's kind is
 /// backwardKeyValueQuery.

@@ -66,9 +66,8 @@ BlockClassifier::Bounds BlockClassifier::scanBuffer(LoadOp load) {
       rangeDim = dim;
     }
   }
-  if (ranges > 1 || llvm::any_of(indices, [](const Bounds &b) {
-        return b.bits == 0;
-      }))
+  if (ranges > 1 ||
+      llvm::any_of(indices, [](const Bounds &b) { return b.bits == 0; }))
     return unknown(element);
   // Indices clamped into the buffer, as the gather itself clamps them.
   SmallVector<Value> lows, highs;
@@ -95,9 +94,9 @@ BlockClassifier::Bounds BlockClassifier::scanBuffer(LoadOp load) {
         SmallVector<Value> idx = at;
         idx[rangeDim] = i;
         Value v = gather(k, buffer, element, idx);
-        Value mn = isInt(element) ? k.minsi(acc[0], v)
-                                  : Value(arith::MinNumFOp::create(
-                                        k.b, k.loc, acc[0], v));
+        Value mn = isInt(element)
+                       ? k.minsi(acc[0], v)
+                       : Value(arith::MinNumFOp::create(k.b, k.loc, acc[0], v));
         Value mx = isInt(element) ? k.maxsi(acc[1], v) : k.fmax(acc[1], v);
         scf::YieldOp::create(k.b, k.loc, ValueRange{mn, mx});
       });
@@ -132,10 +131,18 @@ BlockClassifier::Bounds BlockClassifier::compute(Operation *op) {
     return isF ? Value(arith::MinNumFOp::create(k.b, k.loc, a, b))
                : k.minsi(a, b);
   };
-  auto mx = [&](Value a, Value b) { return isF ? k.fmax(a, b) : k.maxsi(a, b); };
-  auto addv = [&](Value a, Value b) { return isF ? k.fadd(a, b) : k.add(a, b); };
-  auto subv = [&](Value a, Value b) { return isF ? k.fsub(a, b) : k.sub(a, b); };
-  auto mulv = [&](Value a, Value b) { return isF ? k.fmul(a, b) : k.mul(a, b); };
+  auto mx = [&](Value a, Value b) {
+    return isF ? k.fmax(a, b) : k.maxsi(a, b);
+  };
+  auto addv = [&](Value a, Value b) {
+    return isF ? k.fadd(a, b) : k.add(a, b);
+  };
+  auto subv = [&](Value a, Value b) {
+    return isF ? k.fsub(a, b) : k.sub(a, b);
+  };
+  auto mulv = [&](Value a, Value b) {
+    return isF ? k.fmul(a, b) : k.mul(a, b);
+  };
   // A monotone non-decreasing function maps the ends to the ends.
   auto monotone = [&](auto make) -> Bounds {
     Bounds x = operand(0);
@@ -239,8 +246,8 @@ BlockClassifier::Bounds BlockClassifier::compute(Operation *op) {
       })
       .Case([&](RemOp) -> Bounds {
         Bounds a = operand(0), b = operand(1);
-        Value divisor = k.select(k.cmpi(CmpIPredicate::eq, b.lo, k.c64(0)),
-                                 k.c64(1), b.lo);
+        Value divisor =
+            k.select(k.cmpi(CmpIPredicate::eq, b.lo, k.c64(0)), k.c64(1), b.lo);
         if (bothPoint()) {
           Value v = k.remsi(a.lo, divisor);
           return {v, v, true, a.bits};
@@ -273,8 +280,8 @@ BlockClassifier::Bounds BlockClassifier::compute(Operation *op) {
         if (isBool(from)) {
           // false < true: [mayFalse ? 0 : 1, mayTrue ? 1 : 0].
           Value zero = isF ? k.cf(0) : k.c64(0), one = isF ? k.cf(1) : k.c64(1);
-          return {k.select(a.hi, zero, one), k.select(a.lo, one, zero),
-                  a.point, 1};
+          return {k.select(a.hi, zero, one), k.select(a.lo, one, zero), a.point,
+                  1};
         }
         if (isF) // i32 -> f32; an unbounded i64 end converts to a huge float
           return {arith::SIToFPOp::create(k.b, k.loc, k.f32(), a.lo),
@@ -326,8 +333,8 @@ BlockClassifier::Bounds BlockClassifier::compute(Operation *op) {
         case CmpPredicate::eq:
         case CmpPredicate::ne: {
           Value disjoint = k.ori(lt(a.hi, b.lo), lt(b.hi, a.lo));
-          Value same = k.andi(k.andi(eq(a.lo, a.hi), eq(b.lo, b.hi)),
-                              eq(a.lo, b.lo));
+          Value same =
+              k.andi(k.andi(eq(a.lo, a.hi), eq(b.lo, b.hi)), eq(a.lo, b.lo));
           r = {k.noti(disjoint), k.noti(same)};
           if (cmp.getPredicate() == CmpPredicate::ne)
             std::swap(r.lo, r.hi);

@@ -23,9 +23,9 @@ namespace flashjit {
 
 /// Where a kernel keeps an auxiliary buffer.
 struct BufferBinding {
-  mlir::Value base;                       ///< !llvm.ptr<1>
+  mlir::Value base;                          ///< !llvm.ptr<1>
   llvm::SmallVector<mlir::Value, 2> extents; ///< i32 per dimension
-  mlir::Value rowStride;                  ///< i64, elements; rank 2 only
+  mlir::Value rowStride;                     ///< i64, elements; rank 2 only
 };
 
 class BlockClassifier {

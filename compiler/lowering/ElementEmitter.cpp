@@ -38,8 +38,8 @@ FailureOr<Value> ElementEmitter::emit(Value tileValue) {
       return failure();
     operands.push_back(*scalar);
   }
-  FailureOr<Value> result = isa<LoadOp>(op) ? leaf(builder, op, operands)
-                                            : lower(op, operands);
+  FailureOr<Value> result =
+      isa<LoadOp>(op) ? leaf(builder, op, operands) : lower(op, operands);
   if (succeeded(result))
     scalars[tileValue] = *result;
   return result;
@@ -127,11 +127,11 @@ FailureOr<Value> ElementEmitter::lower(Operation *op, ArrayRef<Value> v) {
       })
       .Case([&](CmpOp cmp) -> FailureOr<Value> {
         if (isFloat(v[0]))
-          return arith::CmpFOp::create(b, loc, floatPredicate(cmp.getPredicate()),
-                                     v[0], v[1])
+          return arith::CmpFOp::create(
+                     b, loc, floatPredicate(cmp.getPredicate()), v[0], v[1])
               .getResult();
-        return arith::CmpIOp::create(b, loc, intPredicate(cmp.getPredicate()), v[0],
-                                   v[1])
+        return arith::CmpIOp::create(b, loc, intPredicate(cmp.getPredicate()),
+                                     v[0], v[1])
             .getResult();
       })
       .Case([&](NegOp) -> FailureOr<Value> {
@@ -159,10 +159,12 @@ FailureOr<Value> ElementEmitter::lower(Operation *op, ArrayRef<Value> v) {
       })
       .Case([&](SigmoidOp) -> FailureOr<Value> {
         // 1 / (1 + exp(-x))
-        Value one = arith::ConstantFloatOp::create(b, 
-            loc, b.getF32Type(), APFloat(1.0f));
-        Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v[0]));
-        return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e))
+        Value one = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                                   APFloat(1.0f));
+        Value e =
+            math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v[0]));
+        return arith::DivFOp::create(b, loc, one,
+                                     arith::AddFOp::create(b, loc, one, e))
             .getResult();
       })
       .Case([&](NotOp) -> FailureOr<Value> {

@@ -23,8 +23,8 @@ static Value bisect(KernelBuilder &k, Value lo, Value hi,
       },
       [&](OpBuilder &, Location, ValueRange range) {
         // lo + (hi - lo) / 2: both are block indices, no overflow either way.
-        Value mid = k.add(range[0], k.divsi(k.sub(range[1], range[0]),
-                                            k.c32(2)));
+        Value mid =
+            k.add(range[0], k.divsi(k.sub(range[1], range[0]), k.c32(2)));
         Value yes = holds(mid);
         scf::YieldOp::create(
             b, k.loc,
@@ -48,12 +48,10 @@ flashjit::keptBlockRange(KernelBuilder &k, const VariantLowering &variant,
   };
   Value last = k.sub(numBlocks, k.c32(1));
   // Every prefix [0, x] from the first kept block on may be kept.
-  Value begin = bisect(k, k.c32(0), numBlocks, [&](Value x) {
-    return mayKeepBlocks(k.c32(0), x);
-  });
+  Value begin = bisect(k, k.c32(0), numBlocks,
+                       [&](Value x) { return mayKeepBlocks(k.c32(0), x); });
   // No suffix [x, last] up to the last kept block is empty.
-  Value end = bisect(k, begin, numBlocks, [&](Value x) {
-    return k.noti(mayKeepBlocks(x, last));
-  });
+  Value end = bisect(k, begin, numBlocks,
+                     [&](Value x) { return k.noti(mayKeepBlocks(x, last)); });
   return {begin, end};
 }

@@ -29,11 +29,10 @@ struct BlockInterval {
 /// block inside. O(log numBlocks) classifications. Masks that read buffers
 /// classify a range by scanning it, so they, and variants without masks,
 /// get [0, numBlocks).
-BlockInterval
-keptBlockRange(KernelBuilder &k, const VariantLowering &variant,
-               mlir::Value numBlocks, int blockSize, mlir::Value extent,
-               llvm::function_ref<mlir::Value(mlir::Value lo, mlir::Value hi)>
-                   mayKeep);
+BlockInterval keptBlockRange(
+    KernelBuilder &k, const VariantLowering &variant, mlir::Value numBlocks,
+    int blockSize, mlir::Value extent,
+    llvm::function_ref<mlir::Value(mlir::Value lo, mlir::Value hi)> mayKeep);
 
 } // namespace flashjit
 

@@ -145,8 +145,7 @@ void KernelBuilder::atomicAdd(Value ptr, Value value) {
                             /*syncscope=*/"device", /*alignment=*/4);
 }
 
-void KernelBuilder::atomicAddPair(Value ptr, Value lo, Value hi,
-                                  bool vector) {
+void KernelBuilder::atomicAddPair(Value ptr, Value lo, Value hi, bool vector) {
   if (!vector) {
     atomicAdd(ptr, lo);
     atomicAdd(gep(ptr, f32(), c32(1)), hi);
@@ -204,7 +203,9 @@ void KernelBuilder::copyTileAsync(Value sharedTile, int rows, int headDim,
   }
 }
 
-void KernelBuilder::commitGroup() { NVVM::CpAsyncCommitGroupOp::create(b, loc); }
+void KernelBuilder::commitGroup() {
+  NVVM::CpAsyncCommitGroupOp::create(b, loc);
+}
 void KernelBuilder::waitGroup(int pending) {
   NVVM::CpAsyncWaitGroupOp::create(b, loc, static_cast<uint32_t>(pending));
 }
@@ -240,8 +241,8 @@ std::array<Value, 4> KernelBuilder::loadA(Value tile, int headDim, Value lane,
   // Lane l addresses row (l % 16) and column col0 + 8 * (l / 16).
   Value row = add(row0, remsi(lane, c32(16)));
   Value col = add(c32(col0), mul(divsi(lane, c32(16)), c32(8)));
-  Value ptr = gep(tile, element(),
-                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value ptr =
+      gep(tile, element(), add(mul(row, c32(sharedRowElements(headDim))), col));
   return ldmatrix<4>(*this, ptr, NVVM::MMALayout::row);
 }
 
@@ -252,8 +253,8 @@ std::array<Value, 2> KernelBuilder::loadBTransposed(Value tile, int headDim,
   // col0 + 8; the other lanes' addresses are ignored but kept in bounds.
   Value row = add(row0, remsi(lane, c32(8)));
   Value col = add(c32(col0), mul(remsi(divsi(lane, c32(8)), c32(2)), c32(8)));
-  Value ptr = gep(tile, element(),
-                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value ptr =
+      gep(tile, element(), add(mul(row, c32(sharedRowElements(headDim))), col));
   return ldmatrix<2>(*this, ptr, NVVM::MMALayout::row);
 }
 
@@ -287,11 +288,11 @@ KernelBuilder::loadBTransposedPair(Value tile, int headDim, Value lane,
   // Matrix j = lane / 8 is rows row0 + 8 * (j / 2) + lane % 8 at column
   // col0 + 8 * (j % 2): matrices 0, 1 are the first operand's k halves.
   Value j = divsi(lane, c32(8));
-  Value row = add(row0, add(mul(divsi(j, c32(2)), c32(8)),
-                            remsi(lane, c32(8))));
+  Value row =
+      add(row0, add(mul(divsi(j, c32(2)), c32(8)), remsi(lane, c32(8))));
   Value col = add(c32(col0), mul(remsi(j, c32(2)), c32(8)));
-  Value ptr = gep(tile, element(),
-                  add(mul(row, c32(sharedRowElements(headDim))), col));
+  Value ptr =
+      gep(tile, element(), add(mul(row, c32(sharedRowElements(headDim))), col));
   auto r = ldmatrix<4>(*this, ptr, NVVM::MMALayout::row);
   return {{{r[0], r[1]}, {r[2], r[3]}}};
 }
@@ -302,8 +303,8 @@ KernelBuilder::loadBPair(Value tile, int headDim, Value lane, Value row0,
   // Matrix j = lane / 8 is rows row0 + 8 * (j % 2) + lane % 8 (k) at
   // column col0 + 8 * (j / 2): matrices 0, 1 are the first operand.
   Value j = divsi(lane, c32(8));
-  Value row = add(row0, add(mul(remsi(j, c32(2)), c32(8)),
-                            remsi(lane, c32(8))));
+  Value row =
+      add(row0, add(mul(remsi(j, c32(2)), c32(8)), remsi(lane, c32(8))));
   Value col = add(col0, mul(divsi(j, c32(2)), c32(8)));
   Value ptr = tileAddress(tile, headDim, swizzledRows, row, col);
   auto r = ldmatrix<4>(*this, ptr, NVVM::MMALayout::col);
@@ -348,8 +349,8 @@ std::array<Value, 4> KernelBuilder::loadATransposed(Value tile, int width,
   // (8, 8); matrix j = lane / 8 is stored as tile rows k0 + 8 * (j / 2) + r
   // at columns m0 + 8 * (j % 2), and .trans turns its rows into columns.
   Value j = divsi(lane, c32(8));
-  Value row = add(c32(k0), add(mul(divsi(j, c32(2)), c32(8)),
-                               remsi(lane, c32(8))));
+  Value row =
+      add(c32(k0), add(mul(divsi(j, c32(2)), c32(8)), remsi(lane, c32(8))));
   Value col = add(m0, mul(remsi(j, c32(2)), c32(8)));
   Value ptr =
       gep(tile, element(), add(mul(row, c32(sharedRowElements(width))), col));
@@ -369,10 +370,10 @@ Accumulator KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bOps,
                         : r);
     return out;
   };
-  auto types = inputType == InputType::f16 ? NVVM::MMATypes::f16
-                                           : NVVM::MMATypes::bf16;
-  Type result = LLVM::LLVMStructType::getLiteral(
-      b.getContext(), {f32(), f32(), f32(), f32()});
+  auto types =
+      inputType == InputType::f16 ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+  Type result = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                 {f32(), f32(), f32(), f32()});
   Value d = NVVM::MmaOp::create(
       b, loc, result, operands(a), operands(bOps), ValueRange(c),
       ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,

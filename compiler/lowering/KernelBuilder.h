@@ -135,8 +135,8 @@ public:
   /// B operand (x2) for out = A * tileᵀ: 8 tile rows [row0, row0 + 8) as
   /// columns n, tile columns [col0, col0 + 16) as k.
   std::array<mlir::Value, 2> loadBTransposed(mlir::Value tile, int headDim,
-                                             mlir::Value lane,
-                                             mlir::Value row0, int col0);
+                                             mlir::Value lane, mlir::Value row0,
+                                             int col0);
   /// B operand (x2, ldmatrix .trans) for out = A * tile: tile rows
   /// [row0, row0 + 16) as k, tile columns [col0, col0 + 8) as n.
   /// `swizzledRows`, where given, says the tile is in the swizzled layout

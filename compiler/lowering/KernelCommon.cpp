@@ -119,9 +119,9 @@ ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
           Value col = rowsAreKeys ? e.q[i] : e.kv[i];
           Value keep = k.cmpi(CmpIPredicate::slt, col, colLimit);
           if (rowLimit)
-            keep = k.andi(keep, k.cmpi(CmpIPredicate::slt,
-                                       rowsAreKeys ? e.kv[i] : e.q[i],
-                                       rowLimit));
+            keep =
+                k.andi(keep, k.cmpi(CmpIPredicate::slt,
+                                    rowsAreKeys ? e.kv[i] : e.q[i], rowLimit));
           if (Value m = variant.keepAt(e.q[i], e.kv[i]))
             keep = k.andi(keep, m);
           out.push_back(k.select(keep, e.scores[i], k.cf(negInf)));

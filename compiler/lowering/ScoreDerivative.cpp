@@ -37,9 +37,9 @@ ScoreTangent flashjit::emitScoreTangent(ElementEmitter &primal, OpBuilder &b,
       return y;
     if (y.kind == Kind::zero)
       return x;
-    return general(arith::AddFOp::create(b, loc, materialize(x),
-                                         materialize(y)),
-                   x.uniform && y.uniform);
+    return general(
+        arith::AddFOp::create(b, loc, materialize(x), materialize(y)),
+        x.uniform && y.uniform);
   };
   auto neg = [&](const ScoreTangent &x) {
     if (x.kind == Kind::zero)
@@ -96,9 +96,8 @@ ScoreTangent flashjit::emitScoreTangent(ElementEmitter &primal, OpBuilder &b,
                 if (l.kind == Kind::zero)
                   return zero;
                 Value d = value(o.getRhs());
-                return general(
-                    arith::DivFOp::create(b, loc, materialize(l), d),
-                    l.uniform && isScalar(o.getRhs()));
+                return general(arith::DivFOp::create(b, loc, materialize(l), d),
+                               l.uniform && isScalar(o.getRhs()));
               }
               // (da * b - a * db) / b^2
               Value a = value(o.getLhs()), d = value(o.getRhs());

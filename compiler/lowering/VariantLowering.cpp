@@ -53,9 +53,7 @@ LLVM::LLVMFuncOp KernelArgs::createKernel(ModuleOp module, StringRef name,
   return func;
 }
 
-Value KernelArgs::get(unsigned index) const {
-  return func.getArgument(index);
-}
+Value KernelArgs::get(unsigned index) const { return func.getArgument(index); }
 
 double VariantLowering::dropoutRate() const {
   tile::DropoutOp dropout = chain.dropout;
@@ -66,8 +64,8 @@ void VariantLowering::declareArgs(KernelArgs &argList) {
   using Kind = KernelArg::Kind;
   for (Operation &op : chain.store->getBlock()->getOperations()) {
     if (auto param = dyn_cast<tile::ParamOp>(op)) {
-      Kind kind = param.getType().getElementType().isF32() ? Kind::f32
-                                                           : Kind::i32;
+      Kind kind =
+          param.getType().getElementType().isF32() ? Kind::f32 : Kind::i32;
       paramArg[param] = argList.add(param.getName().str(), kind);
     } else if (auto buffer = dyn_cast<tile::BufferOp>(op)) {
       std::string name = buffer.getName().str();
@@ -133,11 +131,11 @@ BufferBinding VariantLowering::bufferOf(tile::BufferOp op) {
 }
 
 /// The element-level leaves of a variant at (score, q, kv).
-static FailureOr<Value> leafAt(VariantLowering &variant, KernelBuilder &k,
-                               Operation *op, ArrayRef<Value> operands,
-                               Value score, Value q, Value kv,
-                               function_ref<Value(Operation *)> scalar,
-                               function_ref<BufferBinding(tile::BufferOp)> buf) {
+static FailureOr<Value>
+leafAt(VariantLowering &variant, KernelBuilder &k, Operation *op,
+       ArrayRef<Value> operands, Value score, Value q, Value kv,
+       function_ref<Value(Operation *)> scalar,
+       function_ref<BufferBinding(tile::BufferOp)> buf) {
   if (isa<tile::DotOp>(op))
     return score;
   if (auto index = dyn_cast<tile::IndexOp>(op)) {
@@ -156,9 +154,10 @@ static FailureOr<Value> leafAt(VariantLowering &variant, KernelBuilder &k,
 Value VariantLowering::log2ScoreAt(Value score, Value q, Value kv) {
   auto leaf = [&](OpBuilder &, Operation *op,
                   ArrayRef<Value> operands) -> FailureOr<Value> {
-    return leafAt(*this, k, op, operands, score, q, kv,
-                  [&](Operation *o) { return scalarOf(o); },
-                  [&](tile::BufferOp b) { return bufferOf(b); });
+    return leafAt(
+        *this, k, op, operands, score, q, kv,
+        [&](Operation *o) { return scalarOf(o); },
+        [&](tile::BufferOp b) { return bufferOf(b); });
   };
   ElementEmitter emitter(k.b, leaf);
   // The chain was matched and verified: every op on the way lowers. The
@@ -180,12 +179,14 @@ Value VariantLowering::log2ScoreAt(Value score, Value q, Value kv) {
   return k.fmul(*emitter.emit(root), k.cf(kLog2e));
 }
 
-ScoreTangent VariantLowering::scoreDerivativeAt(Value score, Value q, Value kv) {
+ScoreTangent VariantLowering::scoreDerivativeAt(Value score, Value q,
+                                                Value kv) {
   auto leaf = [&](OpBuilder &, Operation *op,
                   ArrayRef<Value> operands) -> FailureOr<Value> {
-    return leafAt(*this, k, op, operands, score, q, kv,
-                  [&](Operation *o) { return scalarOf(o); },
-                  [&](tile::BufferOp b) { return bufferOf(b); });
+    return leafAt(
+        *this, k, op, operands, score, q, kv,
+        [&](Operation *o) { return scalarOf(o); },
+        [&](tile::BufferOp b) { return bufferOf(b); });
   };
   ElementEmitter emitter(k.b, leaf);
   return emitScoreTangent(emitter, k.b, chain.modifiedScores,
@@ -197,9 +198,10 @@ Value VariantLowering::keepAt(Value q, Value kv) {
     return {};
   auto leaf = [&](OpBuilder &, Operation *op,
                   ArrayRef<Value> operands) -> FailureOr<Value> {
-    return leafAt(*this, k, op, operands, Value(), q, kv,
-                  [&](Operation *o) { return scalarOf(o); },
-                  [&](tile::BufferOp b) { return bufferOf(b); });
+    return leafAt(
+        *this, k, op, operands, Value(), q, kv,
+        [&](Operation *o) { return scalarOf(o); },
+        [&](tile::BufferOp b) { return bufferOf(b); });
   };
   ElementEmitter emitter(k.b, leaf);
   Value keep;
@@ -227,8 +229,7 @@ bool VariantLowering::masksReadBuffers() const {
 }
 
 std::pair<Value, Value> VariantLowering::classifyBlock(Value qLo, Value qHi,
-                                                       Value kvLo,
-                                                       Value kvHi) {
+                                                       Value kvLo, Value kvHi) {
   if (chain.masks.empty())
     return {k.cbool(true), k.cbool(false)};
   // Named: Inputs holds function_refs, which must not outlive these.
@@ -250,8 +251,8 @@ std::pair<Value, Value> VariantLowering::classifyBlock(Value qLo, Value qHi,
 std::array<Value, 4> VariantLowering::philoxWords(Value q, Value kv) {
   Value seed = args->get(seedArg), offset = args->get(offsetArg);
   Value bh = k.add(k.mul(batch, numHeads), head);
-  Value offsetHi = k.trunc32(arith::ShRUIOp::create(k.b, k.loc, offset,
-                                                    k.c64(32)));
+  Value offsetHi =
+      k.trunc32(arith::ShRUIOp::create(k.b, k.loc, offset, k.c64(32)));
   std::array<Value, 4> counter = {
       arith::ShRUIOp::create(k.b, k.loc, kv, k.c32(2)), q,
       arith::XOrIOp::create(k.b, k.loc, bh, offsetHi), k.trunc32(offset)};
@@ -264,9 +265,9 @@ std::array<Value, 4> VariantLowering::philoxWords(Value q, Value kv) {
 std::pair<Value, Value> VariantLowering::dropoutKeepPair(Value q, Value kv) {
   std::array<Value, 4> words = philoxWords(q, kv);
   // kv is even: its words are 0,1 or 2,3 of the group.
-  Value upper = k.cmpi(arith::CmpIPredicate::ne,
-                       arith::AndIOp::create(k.b, k.loc, kv, k.c32(2)),
-                       k.c32(0));
+  Value upper =
+      k.cmpi(arith::CmpIPredicate::ne,
+             arith::AndIOp::create(k.b, k.loc, kv, k.c32(2)), k.c32(0));
   Value first = k.select(upper, words[2], words[0]);
   Value second = k.select(upper, words[3], words[1]);
   Value threshold =
@@ -281,9 +282,9 @@ Value VariantLowering::dropoutKeepAt(Value q, Value kv) {
   auto is = [&](int w) {
     return k.cmpi(arith::CmpIPredicate::eq, which, k.c32(w));
   };
-  Value word = k.select(is(0), words[0],
-                        k.select(is(1), words[1],
-                                 k.select(is(2), words[2], words[3])));
+  Value word =
+      k.select(is(0), words[0],
+               k.select(is(1), words[1], k.select(is(2), words[2], words[3])));
   Value threshold =
       k.c32(static_cast<int32_t>(dropoutThreshold(dropoutRate())));
   return k.cmpi(arith::CmpIPredicate::uge, word, threshold);

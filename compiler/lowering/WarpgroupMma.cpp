@@ -160,13 +160,13 @@ void flashjit::fenceSharedForAsyncProxy(KernelBuilder &k) {
                                  NVVM::SharedSpace::shared_cta));
 }
 
-SmallVector<Value> flashjit::issueWarpgroupScores(KernelBuilder &k,
-                                                 Value aTile, int aRows,
-                                                 Value warp, Value bTile,
-                                                 int bRows, int d) {
+SmallVector<Value> flashjit::issueWarpgroupScores(KernelBuilder &k, Value aTile,
+                                                  int aRows, Value warp,
+                                                  Value bTile, int bRows,
+                                                  int d) {
   WarpgroupMma mma(k);
-  Value rowOffset = k.mul(k.divsi(warp, k.c32(4)),
-                          k.c32(kWarpgroupRows * kRowBytes));
+  Value rowOffset =
+      k.mul(k.divsi(warp, k.c32(4)), k.c32(kWarpgroupRows * kRowBytes));
   SmallVector<Value> acc;
   mma.fence();
   for (int step = 0; step < d / 16; ++step)
@@ -190,9 +190,9 @@ SmallVector<Value> flashjit::issueWarpgroupAccumulate(
   mma.fenceOperands(a);
   mma.fence();
   for (size_t c = 0; c < aFragments.size(); ++c)
-    acc = mma.multiply(n, ArrayRef<Value>(a).slice(4 * c, 4),
-                       mma.mnMajor(bTile, bRows, int(c)), /*bMnMajor=*/true,
-                       acc);
+    acc =
+        mma.multiply(n, ArrayRef<Value>(a).slice(4 * c, 4),
+                     mma.mnMajor(bTile, bRows, int(c)), /*bMnMajor=*/true, acc);
   mma.commit();
   return acc;
 }
@@ -222,13 +222,11 @@ SmallVector<Accumulator> flashjit::warpgroupScores(KernelBuilder &k,
   return asAccumulatorTiles(acc);
 }
 
-SmallVector<Value>
-flashjit::warpgroupAccumulate(KernelBuilder &k,
-                              ArrayRef<std::array<Value, 4>> aFragments,
-                              Value bTile, int bRows, int n,
-                              SmallVector<Value> acc) {
-  acc = issueWarpgroupAccumulate(k, aFragments, bTile, bRows, n,
-                                 std::move(acc));
+SmallVector<Value> flashjit::warpgroupAccumulate(
+    KernelBuilder &k, ArrayRef<std::array<Value, 4>> aFragments, Value bTile,
+    int bRows, int n, SmallVector<Value> acc) {
+  acc =
+      issueWarpgroupAccumulate(k, aFragments, bTile, bRows, n, std::move(acc));
   awaitWarpgroupProducts(k, 0, {acc});
   return acc;
 }

@@ -109,20 +109,16 @@ llvm::SmallVector<Accumulator> asAccumulatorTiles(llvm::ArrayRef<mlir::Value>);
 /// against every row of the swizzled B [bRows, d] (out = A Bᵀ, one product
 /// per 16 columns of d), waited for: this warp's 16 rows as bRows / 8
 /// m16n8 accumulator tiles. `warp` picks the warpgroup (warp / 4).
-llvm::SmallVector<Accumulator> warpgroupScores(KernelBuilder &k,
-                                               mlir::Value aTile, int aRows,
-                                               mlir::Value warp,
-                                               mlir::Value bTile, int bRows,
-                                               int d);
+llvm::SmallVector<Accumulator>
+warpgroupScores(KernelBuilder &k, mlir::Value aTile, int aRows,
+                mlir::Value warp, mlir::Value bTile, int bRows, int d);
 /// acc += A B for a warpgroup, A from registers (aFragments[c]: this
 /// thread's m16n8k16 fragment of reduction columns [16c, 16c + 16)), B rows
 /// [0, 16 * aFragments.size()) of the swizzled [bRows, n] tile, MN-major:
 /// one product per fragment, waited for. acc holds n / 2 values.
-llvm::SmallVector<mlir::Value>
-warpgroupAccumulate(KernelBuilder &k,
-                    llvm::ArrayRef<std::array<mlir::Value, 4>> aFragments,
-                    mlir::Value bTile, int bRows, int n,
-                    llvm::SmallVector<mlir::Value> acc);
+llvm::SmallVector<mlir::Value> warpgroupAccumulate(
+    KernelBuilder &k, llvm::ArrayRef<std::array<mlir::Value, 4>> aFragments,
+    mlir::Value bTile, int bRows, int n, llvm::SmallVector<mlir::Value> acc);
 
 /// fence.proxy.async for shared memory: makes this thread's ordinary and
 /// cp.async writes visible to the warpgroup MMA's reads. Goes between the

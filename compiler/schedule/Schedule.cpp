@@ -111,8 +111,9 @@ void account(Schedule &s, const VariantCost &variant) {
     s.sharedMemoryBytes = 2 * tileN + s.numStages * (2 * tileM + 8 * s.blockM);
     // The warpgroup MMA's swizzled K, V, Q and dO need no padding.
     if (s.warpgroupMma)
-      s.sharedMemoryBytes = (2 * s.blockN + s.numStages * 2 * s.blockM) * d * e +
-                            s.numStages * 8 * s.blockM;
+      s.sharedMemoryBytes =
+          (2 * s.blockN + s.numStages * 2 * s.blockM) * d * e +
+          s.numStages * 8 * s.blockM;
     if (s.kind == KernelKind::backwardKeyValueQuery)
       s.sharedMemoryBytes += s.blockN * sharedRowElements(s.blockM) * e;
     // dK and dV accumulators [16, d / split] each; per score [16, BLOCK_M]
@@ -183,15 +184,14 @@ Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
                       " BLOCK_N=" + std::to_string(s.blockN);
   if (owned <= 0 || owned % ownedMultiple || owned > maxOwned ||
       streamed <= 0 || streamed % kMinBlock || streamed > maxStreamed)
-    return Error("the forced " + shape + " is not a tensor-core shape" +
-                 (s.warpgroupMma ? " for the warpgroup MMA" : "") + ": the " +
-                 (keysOwned ? "key" : "query") +
-                 " rows a thread block owns must be a multiple of " +
-                 std::to_string(ownedMultiple) + ", at most " +
-                 std::to_string(maxOwned) +
-                 ", the rows it streams a multiple of " +
-                 std::to_string(kMinBlock) + ", at most " +
-                 std::to_string(maxStreamed));
+    return Error(
+        "the forced " + shape + " is not a tensor-core shape" +
+        (s.warpgroupMma ? " for the warpgroup MMA" : "") + ": the " +
+        (keysOwned ? "key" : "query") +
+        " rows a thread block owns must be a multiple of " +
+        std::to_string(ownedMultiple) + ", at most " +
+        std::to_string(maxOwned) + ", the rows it streams a multiple of " +
+        std::to_string(kMinBlock) + ", at most " + std::to_string(maxStreamed));
   account(s, hints.variant);
   if (s.sharedMemoryBytes > target.sharedMemoryPerBlockOptin)
     return Error("the forced " + shape + " needs " +
@@ -275,11 +275,11 @@ Schedule withKeyWarpgroups(const TargetInfo &target, Schedule s,
 }
 
 /// sm_90a's dK/dV with dQ (the default backward) for plain variants: two
-/// warpgroups own 128 key rows and stream 64 query rows per step. Measured on the H100 against the
-/// register-fitted 32 x 128 (d 128) and 32 x 64 (d 64) (bench/NOTES.md,
-/// entry 8): +11-15% at d 64, +11-14% at d 128, though at d 128 ptxas
-/// spills 48 bytes (the deterministic dK/dV, not measured so, spilled 80
-/// for `document`). Fails (and the fitted schedule is taken) for a variant
+/// warpgroups own 128 key rows and stream 64 query rows per step. Measured on
+/// the H100 against the register-fitted 32 x 128 (d 128) and 32 x 64 (d 64)
+/// (bench/NOTES.md, entry 8): +11-15% at d 64, +11-14% at d 128, though at d
+/// 128 ptxas spills 48 bytes (the deterministic dK/dV, not measured so, spilled
+/// 80 for `document`). Fails (and the fitted schedule is taken) for a variant
 /// with its own per-element code, a forced shape or tiling, or another
 /// head dim.
 Expected<Schedule> keyWarpgroupSchedule(const TargetInfo &target, Schedule s,
@@ -387,9 +387,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
   // there), which the H100 measured as still well ahead of one tile.
   int registerBudget =
       target.maxRegistersPerThread -
-      (ownsKeys(kind) || s.rowTilesPerWarp > 1
-           ? 0
-           : kRegisterMargin);
+      (ownsKeys(kind) || s.rowTilesPerWarp > 1 ? 0 : kRegisterMargin);
   int &streamed = ownsKeys(kind) ? s.blockM : s.blockN;
   int &owned = ownsKeys(kind) ? s.blockN : s.blockM;
   // Shrink until the candidate fits: stages first (latency hiding is worth
@@ -404,8 +402,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
       streamed = roundDown(streamed / 2, kMinBlock);
       continue;
     }
-    if (!fitsRegs && ownsKeys(kind) &&
-        headDim / s.headDimSplit > 32) {
+    if (!fitsRegs && ownsKeys(kind) && headDim / s.headDimSplit > 32) {
       s.headDimSplit *= 2;
       continue;
     }
@@ -417,8 +414,7 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
       streamed = roundDown(streamed / 2, kMinBlock);
       continue;
     }
-    if (owned >
-        (ownsKeys(kind) ? kMinBlock : rowsPerWarp)) {
+    if (owned > (ownsKeys(kind) ? kMinBlock : rowsPerWarp)) {
       owned /= 2;
       s.numStages = maxStages(kind);
       continue;

@@ -5,8 +5,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace flashjit {
@@ -39,9 +39,9 @@ struct ExpToExp2 : OpRewritePattern<math::ExpOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.getType().isF32())
       return rewriter.notifyMatchFailure(op, "not f32");
-    Value scaled = arith::MulFOp::create(
-        rewriter, op.getLoc(), op.getOperand(),
-        f32Constant(rewriter, op.getLoc(), kLog2E));
+    Value scaled =
+        arith::MulFOp::create(rewriter, op.getLoc(), op.getOperand(),
+                              f32Constant(rewriter, op.getLoc(), kLog2E));
     rewriter.replaceOpWithNewOp<math::Exp2Op>(op, scaled);
     return success();
   }
@@ -54,8 +54,8 @@ struct LogToLg2 : OpRewritePattern<math::LogOp> {
     if (!op.getType().isF32())
       return rewriter.notifyMatchFailure(op, "not f32");
     Location loc = op.getLoc();
-    Value lg2 = nvvmIntrinsic(rewriter, loc, "llvm.nvvm.lg2.approx.f",
-                              op.getOperand());
+    Value lg2 =
+        nvvmIntrinsic(rewriter, loc, "llvm.nvvm.lg2.approx.f", op.getOperand());
     rewriter.replaceOpWithNewOp<arith::MulFOp>(
         op, lg2, f32Constant(rewriter, loc, kLn2));
     return success();
@@ -141,8 +141,9 @@ struct LowerMathForNvptxPass
     : flashjit::impl::LowerMathForNvptxBase<LowerMathForNvptxPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExpToExp2, LogToLg2, Log2ToLg2, TanhToExp2,
-                 DivFToFastDivision>(&getContext());
+    patterns
+        .add<ExpToExp2, LogToLg2, Log2ToLg2, TanhToExp2, DivFToFastDivision>(
+            &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -1,4 +1,5 @@
-//===- TileDialect.h - the tile dialect --------------------------*- C++ -*-===//
+//===- TileDialect.h - the tile dialect --------------------------*- C++
+//-*-===//
 //
 // Everything a user of the tile dialect needs: the dialect, its types and its
 // ops.

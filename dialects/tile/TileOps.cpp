@@ -19,7 +19,9 @@ using namespace flashjit::tile;
 // Helpers
 //===----------------------------------------------------------------------===//
 
-static TileType tileType(Value value) { return cast<TileType>(value.getType()); }
+static TileType tileType(Value value) {
+  return cast<TileType>(value.getType());
+}
 
 /// The tile type `axes, elementType` as it is spelled in a program.
 static std::string spellTile(AxisSet axes, Type elementType) {
@@ -72,9 +74,8 @@ static LogicalResult verifyResultType(Operation *op, Type actual, AxisSet axes,
   auto expected = TileType::get(op->getContext(), axes, elementType);
   if (actual == expected)
     return success();
-  return op->emitOpError() << "result must be "
-                           << spellTile(axes, elementType) << ", got "
-                           << actual;
+  return op->emitOpError() << "result must be " << spellTile(axes, elementType)
+                           << ", got " << actual;
 }
 
 /// What `os << value` writes, for diagnostics.
@@ -87,9 +88,9 @@ template <typename T> static std::string spell(const T &value) {
 
 /// Launch arguments are bound by these names, so they must be identifiers.
 static LogicalResult verifyLaunchName(Operation *op, StringRef name) {
-  bool ok = !name.empty() && (llvm::isAlpha(name[0]) || name[0] == '_') &&
-            llvm::all_of(name,
-                         [](char c) { return llvm::isAlnum(c) || c == '_'; });
+  bool ok =
+      !name.empty() && (llvm::isAlpha(name[0]) || name[0] == '_') &&
+      llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
   if (ok)
     return success();
   return op->emitOpError() << "name '" << name
@@ -119,10 +120,9 @@ LogicalResult ProgramOp::verifyRegions() {
       continue;
     auto [it, inserted] = declared.try_emplace(name.getValue(), &op);
     if (!inserted)
-      return op.emitOpError() << "name '" << name.getValue()
-                              << "' is already declared by the '"
-                              << it->second->getName() << "' at "
-                              << it->second->getLoc();
+      return op.emitOpError()
+             << "name '" << name.getValue() << "' is already declared by the '"
+             << it->second->getName() << "' at " << it->second->getLoc();
   }
   if (!getStore())
     return emitOpError() << "body must end with tile.store of O and the "
@@ -185,8 +185,7 @@ LogicalResult LoadKOp::verify() { return verifyInputTile(*this, Axis::kv); }
 LogicalResult LoadVOp::verify() { return verifyInputTile(*this, Axis::kv); }
 
 LogicalResult SoftmaxScaleOp::verify() {
-  return verifyResultType(*this, getType(), {},
-                          Float32Type::get(getContext()));
+  return verifyResultType(*this, getType(), {}, Float32Type::get(getContext()));
 }
 
 static AxisSet axesOfIndex(IndexDim dim) {
@@ -222,9 +221,7 @@ LogicalResult ParamOp::verify() {
   return verifyElementKind(*this, "parameter", type, "number");
 }
 
-LogicalResult BufferOp::verify() {
-  return verifyLaunchName(*this, getName());
-}
+LogicalResult BufferOp::verify() { return verifyLaunchName(*this, getName()); }
 
 LogicalResult ConstantOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> location, ValueRange operands,
@@ -288,17 +285,15 @@ LogicalResult LoadOp::verify() {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-template <typename OpT>
-static LogicalResult verifyBinary(OpT op) {
+template <typename OpT> static LogicalResult verifyBinary(OpT op) {
   TileType lhs = tileType(op.getLhs()), rhs = tileType(op.getRhs());
   if (failed(verifyElementKind(op, "lhs", lhs, OpT::kAllowedKinds)) ||
       failed(verifyElementKind(op, "rhs", rhs, OpT::kAllowedKinds)))
     return failure();
   if (lhs.getElementType() != rhs.getElementType())
-    return op.emitOpError()
-           << "operands must have the same element type, got "
-           << elementName(lhs.getElementType()) << " and "
-           << elementName(rhs.getElementType());
+    return op.emitOpError() << "operands must have the same element type, got "
+                            << elementName(lhs.getElementType()) << " and "
+                            << elementName(rhs.getElementType());
   return verifyResultType(op, op.getType(), lhs.getAxes().unite(rhs.getAxes()),
                           lhs.getElementType());
 }
@@ -317,8 +312,7 @@ FLASHJIT_BINARY_VERIFIER(OrOp)
 FLASHJIT_BINARY_VERIFIER(XorOp)
 #undef FLASHJIT_BINARY_VERIFIER
 
-template <typename OpT>
-static LogicalResult verifyUnary(OpT op) {
+template <typename OpT> static LogicalResult verifyUnary(OpT op) {
   return verifyElementKind(op, "operand", tileType(op.getX()),
                            OpT::kAllowedKinds);
 }
@@ -337,8 +331,8 @@ FLASHJIT_UNARY_VERIFIER(NotOp)
 
 LogicalResult CmpOp::verify() {
   TileType lhs = tileType(getLhs()), rhs = tileType(getRhs());
-  bool equality = getPredicate() == CmpPredicate::eq ||
-                  getPredicate() == CmpPredicate::ne;
+  bool equality =
+      getPredicate() == CmpPredicate::eq || getPredicate() == CmpPredicate::ne;
   StringRef kinds = "number";
   if (equality && lhs.getElementType().isSignlessInteger(1))
     kinds = "bool";
@@ -364,8 +358,7 @@ LogicalResult CastOp::verify() {
     return emitOpError() << "operand must hold f32, i32 or i1 elements, got "
                          << elementName(source);
   if (source == to.getElementType())
-    return emitOpError() << "casts " << elementName(source)
-                         << " to itself";
+    return emitOpError() << "casts " << elementName(source) << " to itself";
   return verifyResultType(*this, to, from.getAxes(), to.getElementType());
 }
 
@@ -381,9 +374,9 @@ LogicalResult SelectOp::verify() {
   if (isa<InputType>(a.getElementType()))
     return emitOpError() << "choices must hold f32, i32 or i1 elements, got "
                             "input";
-  return verifyResultType(
-      *this, getType(), cond.getAxes().unite(a.getAxes()).unite(b.getAxes()),
-      a.getElementType());
+  return verifyResultType(*this, getType(),
+                          cond.getAxes().unite(a.getAxes()).unite(b.getAxes()),
+                          a.getElementType());
 }
 
 //===----------------------------------------------------------------------===//

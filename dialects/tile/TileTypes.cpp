@@ -99,8 +99,8 @@ Type TileType::parse(AsmParser &parser) {
       return parser.emitError(axisLoc, "unknown axis '")
              << name << "', expected q, kv or d";
     if (!order.empty() && *axis <= order.back())
-      return parser.emitError(axisLoc,
-                              "axes must be distinct and in the order q, kv, d");
+      return parser.emitError(
+          axisLoc, "axes must be distinct and in the order q, kv, d");
     order.push_back(*axis);
     return success();
   };

@@ -1,4 +1,5 @@
-//===- flashjit/dsl.h - the embedded C++ DSL for attention variants -*- C++ -*-===//
+//===- flashjit/dsl.h - the embedded C++ DSL for attention variants -*- C++
+//-*-===//
 //
 // A variant is ordinary C++ over `Tile` values. `trace` runs it once and
 // records every operation into a `tile` program:
@@ -40,11 +41,11 @@ class Tile {
 public:
   Tile() = default;
   template <typename T>
-    requires std::same_as<T, bool>
-  Tile(T value) : literal_(Literal::i1), literalValue_(value) {}
+  requires std::same_as<T, bool> Tile(T value)
+      : literal_(Literal::i1), literalValue_(value) {}
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  Tile(T value) : literal_(Literal::i32), literalValue_(double(value)) {}
+  requires(!std::same_as<T, bool>) Tile(T value)
+      : literal_(Literal::i32), literalValue_(double(value)) {}
   template <std::floating_point T>
   Tile(T value) : literal_(Literal::f32), literalValue_(double(value)) {}
 
@@ -97,7 +98,8 @@ public:
   /// A scalar parameter bound by name at launch.
   Tile param(std::string_view name, ScalarType type = ScalarType::f32);
   /// An auxiliary buffer bound by name at launch; `dims` as in BufferInfo.
-  Buffer buffer(std::string_view name, std::initializer_list<std::string_view> dims,
+  Buffer buffer(std::string_view name,
+                std::initializer_list<std::string_view> dims,
                 ScalarType type = ScalarType::f32);
 
   /// Ends the program: O ([q, d]) and the row log-sum-exp ([q]).

@@ -1,4 +1,5 @@
-//===- flashjit/program.h - an attention variant as a tile program -*- C++ -*-===//
+//===- flashjit/program.h - an attention variant as a tile program -*- C++
+//-*-===//
 //
 // A `Program` is one attention variant: a verified `tile` dialect module
 // holding one `tile.program`. It is made by tracing the C++ DSL

@@ -73,8 +73,8 @@ struct TestElementFunctionPass
       }
     }
     OpBuilder b(program);
-    auto func = func::FuncOp::create(b, 
-        program.getLoc(), (program.getSymName() + "_element").str(),
+    auto func = func::FuncOp::create(
+        b, program.getLoc(), (program.getSymName() + "_element").str(),
         b.getFunctionType(inputs, {f32, b.getI1Type()}));
     Block *entry = func.addEntryBlock();
     b.setInsertionPointToStart(entry);
@@ -99,10 +99,11 @@ struct TestElementFunctionPass
       Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
       Value one = arith::ConstantIndexOp::create(builder, loc, 1);
       for (auto [dim, index] : llvm::enumerate(operands)) {
-        Value i = arith::IndexCastOp::create(builder, 
-            loc, builder.getIndexType(), index);
-        Value last = arith::SubIOp::create(builder, 
-            loc, memref::DimOp::create(builder, loc, buffer, dim), one);
+        Value i = arith::IndexCastOp::create(builder, loc,
+                                             builder.getIndexType(), index);
+        Value last = arith::SubIOp::create(
+            builder, loc, memref::DimOp::create(builder, loc, buffer, dim),
+            one);
         i = arith::MaxSIOp::create(builder, loc, i, zero);
         indices.push_back(arith::MinSIOp::create(builder, loc, i, last));
       }
@@ -113,8 +114,8 @@ struct TestElementFunctionPass
     FailureOr<Value> score = emitter.emit(chain->modifiedScores);
     if (failed(score))
       return failure();
-    Value keep = arith::ConstantIntOp::create(b, program.getLoc(),
-                                                b.getI1Type(), 1);
+    Value keep =
+        arith::ConstantIntOp::create(b, program.getLoc(), b.getI1Type(), 1);
     for (tile::MaskOp mask : chain->masks) {
       FailureOr<Value> k = emitter.emit(mask.getKeep());
       if (failed(k))

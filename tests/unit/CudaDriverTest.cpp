@@ -16,16 +16,18 @@ TEST(CudaDriver, MissingLibraryIsAClearError) {
   Expected<const CudaDriver *> driver =
       CudaDriver::loadForTesting("libcuda-does-not-exist.so.1");
   ASSERT_FALSE(driver);
-  EXPECT_TRUE(contains(driver.error().message(),
-                       "no CUDA driver: cannot load libcuda-does-not-exist.so.1"))
+  EXPECT_TRUE(
+      contains(driver.error().message(),
+               "no CUDA driver: cannot load libcuda-does-not-exist.so.1"))
       << driver.error().message();
 }
 
 TEST(CudaDriver, LibraryWithoutTheEntryPointsIsAClearError) {
   Expected<const CudaDriver *> driver = CudaDriver::loadForTesting("libc.so.6");
   ASSERT_FALSE(driver);
-  EXPECT_TRUE(contains(driver.error().message(),
-                       "the CUDA driver in libc.so.6 has no entry point cuInit"))
+  EXPECT_TRUE(
+      contains(driver.error().message(),
+               "the CUDA driver in libc.so.6 has no entry point cuInit"))
       << driver.error().message();
 }
 

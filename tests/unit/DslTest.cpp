@@ -26,9 +26,9 @@ TEST(Dsl, TracesTheStandardChain) {
   Expected<Program> program = attention("plain", {});
   ASSERT_TRUE(program) << errorOf(program);
   std::string text = program->str();
-  for (const char *op : {"tile.load_q", "tile.load_k", "tile.dot",
-                         "tile.softmax_scale", "tile.softmax", "tile.load_v",
-                         "tile.store"})
+  for (const char *op :
+       {"tile.load_q", "tile.load_k", "tile.dot", "tile.softmax_scale",
+        "tile.softmax", "tile.load_v", "tile.store"})
     EXPECT_TRUE(contains(text, op)) << op << " missing in\n" << text;
   EXPECT_FALSE(contains(text, "tile.mask"));
   EXPECT_FALSE(contains(text, "tile.dropout"));
@@ -55,8 +55,8 @@ TEST(Dsl, IntegersPromoteToFloatInMixedArithmetic) {
 }
 
 TEST(Dsl, FloatLiteralPromotesAnIntegerTile) {
-  Expected<Program> program = withScoreMod(
-      [](Builder &b, Tile s) { return s + b.kvIdx() * 0.5; });
+  Expected<Program> program =
+      withScoreMod([](Builder &b, Tile s) { return s + b.kvIdx() * 0.5; });
   ASSERT_TRUE(program) << errorOf(program);
   std::string text = program->str();
   EXPECT_TRUE(contains(text, "tile.cast %kv_idx : <[kv], i32> -> <[kv], f32>"))
@@ -65,10 +65,10 @@ TEST(Dsl, FloatLiteralPromotesAnIntegerTile) {
 }
 
 TEST(Dsl, AccessorsEmitTheirOpOnce) {
-  Expected<Program> program = attention(
-      "twice", {.maskMod = [](Builder &b) {
-        return (b.kvIdx() <= b.qIdx()) && (b.qIdx() - b.kvIdx() < 128);
-      }});
+  Expected<Program> program = attention("twice", {.maskMod = [](Builder &b) {
+                                          return (b.kvIdx() <= b.qIdx()) &&
+                                                 (b.qIdx() - b.kvIdx() < 128);
+                                        }});
   ASSERT_TRUE(program) << errorOf(program);
   std::string text = program->str();
   EXPECT_TRUE(contains(text, "%q_idx = tile.index q"));
@@ -119,11 +119,10 @@ TEST(Dsl, ShapeMismatchNamesTheOp) {
 }
 
 TEST(Dsl, ScoreModMustKeepTheScoreShape) {
-  Expected<Program> program = withScoreMod(
-      [](Builder &b, Tile s) { return s + dot(s, b.v()); });
+  Expected<Program> program =
+      withScoreMod([](Builder &b, Tile s) { return s + dot(s, b.v()); });
   ASSERT_FALSE(program);
-  EXPECT_TRUE(contains(errorOf(program),
-                       "'tile.mask' op") ||
+  EXPECT_TRUE(contains(errorOf(program), "'tile.mask' op") ||
               contains(errorOf(program), "'tile.softmax' op operand must be "
                                          "a score tile"))
       << errorOf(program);
@@ -173,8 +172,8 @@ TEST(Dsl, UnknownBufferDimension) {
     return s + b.buffer("table", {"seq"})[b.qIdx()];
   });
   ASSERT_FALSE(program);
-  EXPECT_TRUE(contains(errorOf(program),
-                       "buffer 'table': unknown dimension 'seq'"))
+  EXPECT_TRUE(
+      contains(errorOf(program), "buffer 'table': unknown dimension 'seq'"))
       << errorOf(program);
 }
 
@@ -222,8 +221,8 @@ TEST(Dsl, TileFromAnotherTraceIsAnError) {
     b.store(dot(sm.probs, b.v()), sm.lse);
   });
   ASSERT_TRUE(first) << errorOf(first);
-  Expected<Program> second = withScoreMod(
-      [&](Builder &b, Tile s) { return s + toFloat(leaked); });
+  Expected<Program> second =
+      withScoreMod([&](Builder &b, Tile s) { return s + toFloat(leaked); });
   ASSERT_FALSE(second);
   EXPECT_TRUE(contains(errorOf(second), "got a tile from another trace"))
       << errorOf(second);
@@ -279,12 +278,12 @@ TEST(Dsl, WhereAndMathFunctions) {
 }
 
 TEST(Dsl, IntegerDivisionRemainderAndBooleans) {
-  Expected<Program> program = attention(
-      "blocks", {.maskMod = [](Builder &b) {
-        Tile sameBlock = b.qIdx() / 64 == b.kvIdx() / 64;
-        Tile even = b.kvIdx() % 2 == 0;
-        return (sameBlock || !even) ^ (b.head() != 0);
-      }});
+  Expected<Program> program =
+      attention("blocks", {.maskMod = [](Builder &b) {
+                  Tile sameBlock = b.qIdx() / 64 == b.kvIdx() / 64;
+                  Tile even = b.kvIdx() % 2 == 0;
+                  return (sameBlock || !even) ^ (b.head() != 0);
+                }});
   ASSERT_TRUE(program) << errorOf(program);
   std::string text = program->str();
   for (const char *op : {"tile.div", "tile.rem", "tile.or", "tile.not",
@@ -293,15 +292,15 @@ TEST(Dsl, IntegerDivisionRemainderAndBooleans) {
 }
 
 TEST(Dsl, ExtentsAndBottomRightCausal) {
-  Expected<Program> program = attention(
-      "br", {.maskMod = [](Builder &b) {
-        return b.kvIdx() <= b.qIdx() + b.seqlenKv() - b.seqlenQ() &&
-               b.batch() < b.batchSize() && b.head() < b.numHeads();
-      }});
+  Expected<Program> program =
+      attention("br", {.maskMod = [](Builder &b) {
+                  return b.kvIdx() <= b.qIdx() + b.seqlenKv() - b.seqlenQ() &&
+                         b.batch() < b.batchSize() && b.head() < b.numHeads();
+                }});
   ASSERT_TRUE(program) << errorOf(program);
   std::string text = program->str();
-  for (const char *op : {"tile.extent kv", "tile.extent q",
-                         "tile.extent batch", "tile.extent head"})
+  for (const char *op : {"tile.extent kv", "tile.extent q", "tile.extent batch",
+                         "tile.extent head"})
     EXPECT_TRUE(contains(text, op)) << op << " missing in\n" << text;
 }
 

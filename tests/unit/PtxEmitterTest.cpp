@@ -42,13 +42,14 @@ OwningOpRef<ModuleOp> buildMmaKernel(MLIRContext &ctx, bool bf16) {
   b.setInsertionPointToStart(entry);
 
   Type f32 = b.getF32Type();
-  Type operand = bf16 ? Type(b.getI32Type())
-                      : Type(VectorType::get({2}, b.getF16Type()));
+  Type operand =
+      bf16 ? Type(b.getI32Type()) : Type(VectorType::get({2}, b.getF16Type()));
   Value zero = LLVM::ZeroOp::create(b, loc, operand);
-  Value fzero = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
-                                               APFloat(0.0f));
+  Value fzero =
+      arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(0.0f));
   SmallVector<Value> a(4, zero), bOps(2, zero), c(4, fzero);
-  auto resultType = LLVM::LLVMStructType::getLiteral(&ctx, {f32, f32, f32, f32});
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(&ctx, {f32, f32, f32, f32});
   auto inputType = bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
   Value d = NVVM::MmaOp::create(
       b, loc, resultType, a, bOps, c, ArrayRef<int64_t>{16, 8, 16},
@@ -62,9 +63,8 @@ OwningOpRef<ModuleOp> buildMmaKernel(MLIRContext &ctx, bool bf16) {
     Value offset = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, lane, four),
         arith::ConstantIntOp::create(b, loc, b.getI32Type(), i));
-    Value address =
-        LLVM::GEPOp::create(b, loc, ptr, f32, entry->getArgument(0),
-                            ArrayRef<LLVM::GEPArg>{offset});
+    Value address = LLVM::GEPOp::create(b, loc, ptr, f32, entry->getArgument(0),
+                                        ArrayRef<LLVM::GEPArg>{offset});
     LLVM::StoreOp::create(
         b, loc, LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i}),
         address);
@@ -83,15 +83,16 @@ int assemble(const std::string &ptx, const std::string &arch) {
   std::replace(path.begin() + ::testing::TempDir().size(), path.end(), '/',
                '_');
   std::ofstream(path) << ptx;
-  std::string command = std::string(kPtxas) + " -arch=" + arch + " " + path +
-                        " -o /dev/null";
+  std::string command =
+      std::string(kPtxas) + " -arch=" + arch + " " + path + " -o /dev/null";
   int status = std::system(command.c_str());
   std::remove(path.c_str());
   return status;
 }
 
-class PtxEmitterTest : public ::testing::TestWithParam<
-                           std::tuple<std::string, bool /*bf16*/>> {};
+class PtxEmitterTest
+    : public ::testing::TestWithParam<std::tuple<std::string, bool /*bf16*/>> {
+};
 
 TEST_P(PtxEmitterTest, MmaKernelAssembles) {
   auto [arch, bf16] = GetParam();
@@ -103,13 +104,14 @@ TEST_P(PtxEmitterTest, MmaKernelAssembles) {
   ASSERT_TRUE(succeeded(verify(*module)));
 
   std::vector<std::string> stages;
-  Expected<std::string> ptx = emitPtx(
-      *module, *targetByName(arch),
-      [&](const std::string &stage, const std::string &) {
-        stages.push_back(stage);
-      });
+  Expected<std::string> ptx =
+      emitPtx(*module, *targetByName(arch),
+              [&](const std::string &stage, const std::string &) {
+                stages.push_back(stage);
+              });
   ASSERT_TRUE(ptx) << ptx.error().message();
-  EXPECT_EQ(stages, (std::vector<std::string>{"llvm-dialect", "llvm-ir", "ptx"}));
+  EXPECT_EQ(stages,
+            (std::vector<std::string>{"llvm-dialect", "llvm-ir", "ptx"}));
   EXPECT_NE(ptx->find(".target " + arch), std::string::npos) << *ptx;
   std::string mma = bf16 ? "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"
                          : "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32";
@@ -123,8 +125,7 @@ TEST_P(PtxEmitterTest, MmaKernelAssembles) {
 
 INSTANTIATE_TEST_SUITE_P(
     Targets, PtxEmitterTest,
-    ::testing::Combine(::testing::Values("sm_80", "sm_90a"),
-                       ::testing::Bool()),
+    ::testing::Combine(::testing::Values("sm_80", "sm_90a"), ::testing::Bool()),
     [](const auto &info) {
       return std::get<0>(info.param) +
              (std::get<1>(info.param) ? "_bf16" : "_f16");

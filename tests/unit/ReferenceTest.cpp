@@ -47,10 +47,10 @@ TEST(Reference, TwoKeysByHand) {
   auto p = *problemFor("full", 1, 1, 1, 1, 2, 32, InputType::bf16);
   std::vector<float> q(32, 0.0f), k(64, 0.0f), v(64, 0.0f);
   q[0] = 1;
-  k[0] = 2;         // score 2 * scale
-  k[32] = 0;        // score 0
-  v[0] = 1;         // v0 = e0
-  v[32 + 1] = 1;    // v1 = e1
+  k[0] = 2;      // score 2 * scale
+  k[32] = 0;     // score 0
+  v[0] = 1;      // v0 = e0
+  v[32 + 1] = 1; // v1 = e1
   Outputs out = forward(p, q, k, v, Precision::exact);
   double s0 = 2 * p.scale, e0 = std::exp(s0), e1 = 1.0;
   EXPECT_NEAR(out.o[0], e0 / (e0 + e1), 1e-12);
@@ -61,8 +61,8 @@ TEST(Reference, TwoKeysByHand) {
 TEST(Reference, EmptyRowsGiveZeroAndMinusInfinity) {
   // Bottom-right causal with more queries than keys: the first queries see
   // no key.
-  auto p = *problemFor("causal_bottom_right", 1, 1, 1, 5, 2, 32,
-                       InputType::bf16);
+  auto p =
+      *problemFor("causal_bottom_right", 1, 1, 1, 5, 2, 32, InputType::bf16);
   Outputs out = forward(p, randomTensor(5 * 32, 1), randomTensor(2 * 32, 2),
                         randomTensor(2 * 32, 3), Precision::exact);
   for (int i = 0; i < 3; ++i) {

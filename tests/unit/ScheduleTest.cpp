@@ -280,9 +280,9 @@ TEST(Schedule, WarpgroupMmaIsTheHopperForward) {
   ScheduleHints oneTile;
   oneTile.rowTilesPerWarp = 1;
   EXPECT_FALSE(forward(128, {}, oneTile)->warpgroupMma);
-  EXPECT_FALSE(scheduleForTarget(*targetByName("sm_90"), KernelKind::forward,
-                                 128)
-                   ->warpgroupMma);
+  EXPECT_FALSE(
+      scheduleForTarget(*targetByName("sm_90"), KernelKind::forward, 128)
+          ->warpgroupMma);
   EXPECT_FALSE(
       scheduleForTarget(hopper, KernelKind::backwardQuery, 128)->warpgroupMma);
   // dK/dV: warpgroups of 64 key rows, unpadded K, V, Q and dO (dSᵀ stays
@@ -307,12 +307,12 @@ TEST(Schedule, WarpgroupMmaIsTheHopperForward) {
     EXPECT_TRUE(deterministic->warpgroupMma);
     EXPECT_EQ(deterministic->numStages, 1);
   }
-  EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery,
-                                 128, {2, heavy})
+  EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery, 128,
+                                 {2, heavy})
                    ->warpgroupMma);
-  EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery,
-                                 128, oneTile)
-                   ->warpgroupMma);
+  EXPECT_FALSE(
+      scheduleForTarget(hopper, KernelKind::backwardKeyValueQuery, 128, oneTile)
+          ->warpgroupMma);
   // A forced shape is checked against the warpgroup's 64 rows.
   ScheduleHints forced;
   forced.blockM = 192;

@@ -2,8 +2,8 @@
 
 #include "compiler/frontend/ProgramState.h"
 
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/Diagnostics.h"
 
 #include <gtest/gtest.h>
 
@@ -35,8 +35,8 @@ TEST(TileType, PrintsCanonicalSpelling) {
   os << type;
   EXPECT_EQ(text, "!tile.tile<[q, kv], f32>");
   EXPECT_FALSE(type.isScalar());
-  EXPECT_TRUE(
-      TileType::get(context.get(), {}, InputType::get(context.get())).isScalar());
+  EXPECT_TRUE(TileType::get(context.get(), {}, InputType::get(context.get()))
+                  .isScalar());
 }
 
 TEST(TileType, ParsesEveryElementType) {
@@ -54,10 +54,14 @@ TEST(TileType, ParsesEveryElementType) {
 }
 
 TEST(BufferType, DomainsAcceptTheirIndices) {
-  EXPECT_TRUE(BufferDim::domain(BufferDim::Kind::head).acceptsIndex(IndexDim::head));
-  EXPECT_FALSE(BufferDim::domain(BufferDim::Kind::head).acceptsIndex(IndexDim::q));
-  EXPECT_TRUE(BufferDim::domain(BufferDim::Kind::token).acceptsIndex(IndexDim::q));
-  EXPECT_TRUE(BufferDim::domain(BufferDim::Kind::token).acceptsIndex(IndexDim::kv));
+  EXPECT_TRUE(
+      BufferDim::domain(BufferDim::Kind::head).acceptsIndex(IndexDim::head));
+  EXPECT_FALSE(
+      BufferDim::domain(BufferDim::Kind::head).acceptsIndex(IndexDim::q));
+  EXPECT_TRUE(
+      BufferDim::domain(BufferDim::Kind::token).acceptsIndex(IndexDim::q));
+  EXPECT_TRUE(
+      BufferDim::domain(BufferDim::Kind::token).acceptsIndex(IndexDim::kv));
   EXPECT_FALSE(
       BufferDim::domain(BufferDim::Kind::token).acceptsIndex(IndexDim::batch));
   EXPECT_TRUE(BufferDim::fixedExtent(4).acceptsIndex(IndexDim::batch));
