@@ -2,43 +2,16 @@
 
 #include "compiler/Compiler.h"
 
-#include "compiler/analysis/AttentionChain.h"
 #include "compiler/frontend/ProgramState.h"
-#include "compiler/lowering/BackwardKernels.h"
-#include "compiler/lowering/ForwardKernel.h"
+#include "compiler/transforms/KernelPasses.h"
 
-#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 
 using namespace mlir;
 using namespace flashjit;
 
-const char *flashjit::stringifyCompilePass(CompilePass pass) {
-  return pass == CompilePass::forward ? "fwd" : "bwd";
-}
-
 namespace {
-
-/// The registers a chain's own per-element code costs. The softmax scale
-/// alone is the plain case; anything past it keeps more per score.
-VariantCost variantCost(const AttentionChain &chain) {
-  bool modifies = chain.scoreMod.size() > 1;
-  VariantCost cost;
-  if (!chain.dropout) {
-    if (modifies)
-      cost = VariantCost::scoreModifying();
-    cost.masked = !chain.masks.empty();
-    return cost;
-  }
-  cost = VariantCost::dropout();
-  cost.masked = !chain.masks.empty();
-  // Dropout's backward count already covers a modified score's values
-  // (calibrated on the combined built-in); its forward does not: ptxas
-  // spilled 76 bytes at d 64 on sm_80 with dropout's registers alone.
-  if (modifies)
-    cost.forwardRegisters += VariantCost::kModifiedScoreForwardRegisters;
-  return cost;
-}
 
 std::string printed(Operation *op) {
   std::string text;
@@ -47,31 +20,38 @@ std::string printed(Operation *op) {
   return text;
 }
 
+SelectKernelConfigsOptions selectionOf(const CompileOptions &options) {
+  SelectKernelConfigsOptions selection;
+  selection.headDim = options.headDim;
+  selection.dtype = options.inputType == InputType::bf16 ? "bf16" : "f16";
+  selection.pass = stringifyCompilePass(options.pass);
+  selection.deterministic = options.deterministic;
+  selection.rowTilesPerWarp = options.rowTilesPerWarp;
+  selection.blockM = options.blockM;
+  selection.blockN = options.blockN;
+  return selection;
+}
+
+/// Configures and builds the kernels of `module`'s program in place.
+LogicalResult buildKernels(ModuleOp module, const CompileOptions &options) {
+  PassManager pm(module.getContext());
+  pm.addNestedPass<tile::ProgramOp>(
+      createSelectKernelConfigsPass(options.target, selectionOf(options)));
+  pm.addPass(createBuildKernels());
+  if (passManagerCLOptionsRegistered() && failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  return pm.run(module);
+}
+
 } // namespace
 
 Expected<std::vector<Schedule>>
 flashjit::schedulePass(const CompileOptions &options,
                        const VariantCost &variant) {
-  std::vector<KernelKind> kinds;
-  if (options.pass == CompilePass::forward)
-    kinds = {KernelKind::forward};
-  else if (options.deterministic)
-    kinds = {KernelKind::backwardDelta, KernelKind::backwardKeyValue,
-             KernelKind::backwardQuery};
-  else
-    kinds = {KernelKind::backwardDelta, KernelKind::backwardKeyValueQuery,
-             KernelKind::backwardQueryConvert};
-  std::vector<Schedule> schedules;
-  for (KernelKind kind : kinds) {
-    Expected<Schedule> schedule =
-        scheduleForTarget(options.target, kind, options.headDim,
-                          {/*elementBytes=*/2, variant, options.rowTilesPerWarp,
-                           options.blockM, options.blockN});
-    if (!schedule)
-      return schedule.error();
-    schedules.push_back(*schedule);
-  }
-  return schedules;
+  return schedulePass(options.target, options.pass, options.deterministic,
+                      options.headDim,
+                      {/*elementBytes=*/2, variant, options.rowTilesPerWarp,
+                       options.blockM, options.blockN});
 }
 
 Expected<CompiledPass> flashjit::compileProgram(const Program &program,
@@ -85,71 +65,24 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
   context.loadAllAvailableDialects();
   DiagnosticCollector diagnostics(context);
 
-  OwningOpRef<ModuleOp> source =
+  OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(program.str(), &context);
-  if (!source)
+  if (!module)
     return Error(diagnostics.message("cannot reparse the program"));
-  auto programOp = cast<tile::ProgramOp>(source->getBody()->front());
-  std::string variant = programOp.getSymName().str();
   if (dump)
-    dump("tile", printed(*source));
+    dump("tile", printed(*module));
 
-  FailureOr<AttentionChain> chain = matchAttentionChain(programOp);
-  if (failed(chain))
-    return Error(diagnostics.message("the program is not a fusible chain"));
-
-  Expected<std::vector<Schedule>> schedules =
-      schedulePass(options, variantCost(*chain));
-  if (!schedules)
-    return schedules.error();
-  if (!options.target.hasMmaM16N8K16())
-    return Error("target " + options.target.arch +
-                 " has no m16n8k16 tensor-core products (sm_80 or newer "
-                 "needed)");
-
-  OpBuilder builder(&context);
-  OwningOpRef<ModuleOp> kernels = ModuleOp::create(builder.getUnknownLoc());
-  CompiledPass result;
-  for (const Schedule &schedule : *schedules) {
-    std::string name =
-        "flashjit_" + variant + "_" + stringifyKernelKind(schedule.kind);
-    FailureOr<KernelInfo> info = failure();
-    switch (schedule.kind) {
-    case KernelKind::forward:
-      info = buildForwardKernel(*kernels, *chain, schedule, options.inputType,
-                                name);
-      break;
-    case KernelKind::backwardDelta:
-      info = buildBackwardDeltaKernel(*kernels, *chain, schedule,
-                                      options.inputType, name);
-      break;
-    case KernelKind::backwardKeyValue:
-    case KernelKind::backwardKeyValueQuery:
-      info = buildBackwardKeyValueKernel(*kernels, *chain, schedule,
-                                         options.inputType, name);
-      break;
-    case KernelKind::backwardQueryConvert:
-      info = buildBackwardQueryConvertKernel(*kernels, *chain, schedule,
-                                             options.inputType, name);
-      break;
-    case KernelKind::backwardQuery:
-      info = buildBackwardQueryKernel(*kernels, *chain, schedule,
-                                      options.inputType, name);
-      break;
-    }
-    if (failed(info))
-      return Error(diagnostics.message("building " + name + " failed"));
-    result.launch.kernels.push_back(*info);
-  }
-  result.launch.workspace = workspaceOf(*schedules);
+  if (failed(buildKernels(*module, options)))
+    return Error(diagnostics.message("building the kernels failed"));
   if (dump)
-    dump("kernel", printed(*kernels));
-  if (failed(verify(*kernels)))
-    return Error("the generated kernels do not verify: " +
-                 diagnostics.message("no diagnostic"));
-  Expected<std::string> ptx = emitPtx(*kernels, options.target, dump);
+    dump("kernel", printed(*module));
+  Expected<LaunchContract> launch = launchContractOf(*module);
+  if (!launch)
+    return launch.error();
+  dropLaunchContractAttributes(*module);
+
+  Expected<std::string> ptx = emitPtx(*module, options.target, dump);
   if (!ptx)
     return ptx.error();
-  result.ptx = std::move(*ptx);
-  return result;
+  return CompiledPass{std::move(*ptx), std::move(*launch)};
 }

@@ -1,8 +1,9 @@
 //===- Compiler.h - a tile program to PTX -----------------------*- C++ -*-===//
 //
-// The whole compiler behind one call: match the attention chain, choose the
-// schedules for the target, build the kernels of the requested pass, lower
-// them and emit PTX. It needs no GPU.
+// The whole compiler behind one call, a pass pipeline: choose each kernel's
+// configuration for the target (tile-select-kernel-configs), build the
+// kernels of the requested pass (tile-build-kernels), lower them and emit
+// PTX. It needs no GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,12 +13,10 @@
 #include "compiler/codegen/PtxEmitter.h"
 #include "compiler/kernel/LaunchContract.h"
 #include "compiler/lowering/KernelBuilder.h"
+#include "compiler/schedule/Schedule.h"
 #include "flashjit/program.h"
 
 namespace flashjit {
-
-enum class CompilePass { forward, backward };
-const char *stringifyCompilePass(CompilePass pass);
 
 struct CompileOptions {
   TargetInfo target;

@@ -201,3 +201,22 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
       chain.scoreMod.push_back(&op);
   return chain;
 }
+
+VariantCost flashjit::variantCostOf(const AttentionChain &chain) {
+  bool modifies = chain.scoreMod.size() > 1;
+  VariantCost cost;
+  if (!chain.dropout) {
+    if (modifies)
+      cost = VariantCost::scoreModifying();
+    cost.masked = !chain.masks.empty();
+    return cost;
+  }
+  cost = VariantCost::dropout();
+  cost.masked = !chain.masks.empty();
+  // Dropout's backward count already covers a modified score's values
+  // (calibrated on the combined built-in); its forward does not: ptxas
+  // spilled 76 bytes at d 64 on sm_80 with dropout's registers alone.
+  if (modifies)
+    cost.forwardRegisters += VariantCost::kModifiedScoreForwardRegisters;
+  return cost;
+}

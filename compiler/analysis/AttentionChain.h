@@ -15,6 +15,7 @@
 #ifndef FLASHJIT_COMPILER_ANALYSIS_ATTENTIONCHAIN_H
 #define FLASHJIT_COMPILER_ANALYSIS_ATTENTIONCHAIN_H
 
+#include "compiler/schedule/Schedule.h"
 #include "dialects/tile/TileDialect.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -47,6 +48,11 @@ mlir::FailureOr<AttentionChain> matchAttentionChain(tile::ProgramOp program);
 
 /// Whether `op` is elementwise arithmetic a score modification may use.
 bool isScoreModOp(mlir::Operation *op);
+
+/// The registers the chain's own per-element code costs the kernels. The
+/// softmax scale alone is the plain case; anything past it keeps more per
+/// score.
+VariantCost variantCostOf(const AttentionChain &chain);
 
 } // namespace flashjit
 

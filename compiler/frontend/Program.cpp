@@ -39,28 +39,33 @@ std::string flashjit::formatLocation(Location loc) {
   return text;
 }
 
+static const char *severityLabel(DiagnosticSeverity severity) {
+  switch (severity) {
+  case DiagnosticSeverity::Error:
+    return "error: ";
+  case DiagnosticSeverity::Warning:
+    return "warning: ";
+  case DiagnosticSeverity::Note:
+    return "note: ";
+  case DiagnosticSeverity::Remark:
+    return "remark: ";
+  }
+  return "";
+}
+
 DiagnosticCollector::DiagnosticCollector(MLIRContext &context)
     : context_(context) {
   handlerId_ = context.getDiagEngine().registerHandler([this](Diagnostic &d) {
     llvm::raw_string_ostream os(text_);
     if (!text_.empty())
       os << '\n';
-    if (!isa<UnknownLoc>(d.getLocation()))
+    // An error without a place (a compile option's, say) is its message
+    // alone, as an Error's message is.
+    bool placed = !isa<UnknownLoc>(d.getLocation());
+    if (placed)
       os << formatLocation(d.getLocation()) << ": ";
-    switch (d.getSeverity()) {
-    case DiagnosticSeverity::Error:
-      os << "error: ";
-      break;
-    case DiagnosticSeverity::Warning:
-      os << "warning: ";
-      break;
-    case DiagnosticSeverity::Note:
-      os << "note: ";
-      break;
-    case DiagnosticSeverity::Remark:
-      os << "remark: ";
-      break;
-    }
+    if (placed || d.getSeverity() != DiagnosticSeverity::Error)
+      os << severityLabel(d.getSeverity());
     os << d.str();
     return success();
   });

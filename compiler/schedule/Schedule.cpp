@@ -433,3 +433,33 @@ Expected<Schedule> flashjit::scheduleForTarget(const TargetInfo &target,
                  std::to_string(s.estimatedRegisters) + " registers");
   }
 }
+
+const char *flashjit::stringifyCompilePass(CompilePass pass) {
+  return pass == CompilePass::forward ? "fwd" : "bwd";
+}
+
+std::vector<KernelKind> flashjit::kernelKindsOf(CompilePass pass,
+                                                bool deterministic) {
+  if (pass == CompilePass::forward)
+    return {KernelKind::forward};
+  if (deterministic)
+    return {KernelKind::backwardDelta, KernelKind::backwardKeyValue,
+            KernelKind::backwardQuery};
+  return {KernelKind::backwardDelta, KernelKind::backwardKeyValueQuery,
+          KernelKind::backwardQueryConvert};
+}
+
+Expected<std::vector<Schedule>>
+flashjit::schedulePass(const TargetInfo &target, CompilePass pass,
+                       bool deterministic, int headDim,
+                       const ScheduleHints &hints) {
+  std::vector<Schedule> schedules;
+  for (KernelKind kind : kernelKindsOf(pass, deterministic)) {
+    Expected<Schedule> schedule =
+        scheduleForTarget(target, kind, headDim, hints);
+    if (!schedule)
+      return schedule.error();
+    schedules.push_back(*schedule);
+  }
+  return schedules;
+}

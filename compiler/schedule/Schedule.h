@@ -148,6 +148,23 @@ Expected<Schedule> scheduleForTarget(const TargetInfo &target, KernelKind kind,
                                      int headDim,
                                      const ScheduleHints &hints = {});
 
+/// The two passes a variant is compiled for.
+enum class CompilePass { forward, backward };
+/// `fwd` or `bwd`.
+const char *stringifyCompilePass(CompilePass pass);
+
+/// The kernels of `pass` in launch order: the forward; the backward as
+/// delta, dK/dV with dQ added by atomics, dQ's conversion, or, when
+/// `deterministic` (no atomics, the same bits on every run), as delta,
+/// dK/dV, dQ.
+std::vector<KernelKind> kernelKindsOf(CompilePass pass, bool deterministic);
+
+/// The schedules of every kernel of `pass`, in launch order.
+Expected<std::vector<Schedule>> schedulePass(const TargetInfo &target,
+                                             CompilePass pass,
+                                             bool deterministic, int headDim,
+                                             const ScheduleHints &hints);
+
 } // namespace flashjit
 
 #endif // FLASHJIT_COMPILER_SCHEDULE_SCHEDULE_H

@@ -50,4 +50,66 @@ def LowerMathForNvptx : Pass<"lower-math-for-nvptx", "::mlir::ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def SelectKernelConfigs
+    : Pass<"tile-select-kernel-configs", "::flashjit::tile::ProgramOp"> {
+  let summary = "Choose each kernel's configuration for a target";
+  let description = [{
+    Writes `tile.kernel_configs` onto the program: one `#tile.kernel_config`
+    per kernel of the pass, in launch order, chosen for the target from its
+    shared memory and register file and from what the variant's own code
+    costs in registers. Later passes only read the configurations, as
+    IREE's lowering_config is written once:
+
+    ```mlir
+    tile.program @causal attributes {tile.kernel_configs = [
+        #tile.kernel_config<kind = forward, head_dim = 128,
+            element_type = bf16, block_m = 128, block_n = 128, warps = 8,
+            ..., mma = wgmma, ...>]} { ... }
+    ```
+
+    The target is one flashjit knows by name (sm_75, sm_80, sm_86, sm_89,
+    sm_90, sm_90a); the runtime passes the facts of the device it found.
+    A target without m16n8k16 tensor-core products (sm_75), a head dim
+    without kernels, or a forced block shape past the target's shared
+    memory is an error that says so.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90a\"",
+           "the target by name (sm_80, sm_90a, ...)">,
+    Option<"headDim", "head-dim", "int", /*default=*/"128",
+           "the head dim of Q, K and V">,
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"",
+           "the inputs' element type: bf16 or f16">,
+    Option<"pass", "pass", "std::string", /*default=*/"\"fwd\"",
+           "the kernels of the forward (fwd) or the backward (bwd)">,
+    Option<"deterministic", "deterministic", "bool", /*default=*/"false",
+           "the backward without atomics: delta, dK/dV, dQ">,
+    Option<"rowTilesPerWarp", "row-tiles-per-warp", "int", /*default=*/"0",
+           "the forward's 16-row tiles per warp (0: chosen; forced, the "
+           "mma.sync kernels also on sm_90a)">,
+    Option<"blockM", "block-m", "int", /*default=*/"0",
+           "a forced BLOCK_M (0: chosen)">,
+    Option<"blockN", "block-n", "int", /*default=*/"0",
+           "a forced BLOCK_N (0: chosen)">,
+  ];
+}
+
+def BuildKernels : Pass<"tile-build-kernels", "::mlir::ModuleOp"> {
+  let summary = "Build the configured kernels of every program";
+  let description = [{
+    Replaces each tile.program that carries `tile.kernel_configs` by its
+    kernels: one `llvm.func` per configuration, named
+    `flashjit_<program>_<kind>`, in the configurations' order. Each kernel
+    keeps its configuration (`tile.kernel_config`) and the names of its
+    parameters (`tile.kernel_args`): with the function's signature they are
+    the launch contract the runtime reads. A program without
+    configurations is an error: run tile-select-kernel-configs first.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 #endif // FLASHJIT_COMPILER_TRANSFORMS_PASSES_TD

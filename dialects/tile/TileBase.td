@@ -33,9 +33,21 @@ def Tile_Dialect : Dialect {
     broadcast: the result varies along the union of the operands' axes.
   }];
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerTypes();
+    void registerAttributes();
+
+    /// On a tile.program: its kernels' configurations in launch order, as
+    /// tile-select-kernel-configs writes them.
+    static constexpr ::llvm::StringLiteral kKernelConfigs =
+        "tile.kernel_configs";
+    /// On a kernel tile-build-kernels built: its configuration, and the
+    /// names of its parameters in order (the launch contract's arguments).
+    static constexpr ::llvm::StringLiteral kKernelConfig = "tile.kernel_config";
+    static constexpr ::llvm::StringLiteral kKernelArgs = "tile.kernel_args";
   }];
 }
 
@@ -60,6 +72,30 @@ def Tile_CmpPredicate : I32EnumAttr<"CmpPredicate",
       I32EnumAttrCase<"ge", 5>,
     ]> {
   let cppNamespace = "::flashjit::tile";
+}
+
+// The configuration's enums (TileAttrs.td): in this file, whose enums
+// TileEnums.h.inc holds.
+def Tile_KernelKind : I32EnumAttr<"KernelConfigKind",
+    "which kernel of a pass a configuration builds", [
+      I32EnumAttrCase<"forward", 0>,
+      I32EnumAttrCase<"backward_delta", 1>,
+      I32EnumAttrCase<"backward_dkdv", 2>,
+      I32EnumAttrCase<"backward_dq", 3>,
+      I32EnumAttrCase<"backward_dkdvdq", 4>,
+      I32EnumAttrCase<"backward_dq_convert", 5>,
+    ]> {
+  let cppNamespace = "::flashjit::tile";
+  let genSpecializedAttr = 0;
+}
+
+def Tile_MmaEngine : I32EnumAttr<"MmaEngine",
+    "the tensor-core instruction that multiplies a kernel's tiles", [
+      I32EnumAttrCase<"mma_sync", 0>,
+      I32EnumAttrCase<"wgmma", 1>,
+    ]> {
+  let cppNamespace = "::flashjit::tile";
+  let genSpecializedAttr = 0;
 }
 
 #endif // FLASHJIT_TILE_BASE_TD

@@ -1,5 +1,4 @@
-//===- TileDialect.h - the tile dialect --------------------------*- C++
-//-*-===//
+//===- TileDialect.h - the tile dialect ------------------------*- C++ -*-===//
 //
 // Everything a user of the tile dialect needs: the dialect, its types and its
 // ops.
@@ -94,6 +93,9 @@ llvm::raw_ostream &operator<<(llvm::raw_ostream &os, const BufferDim &dim);
 
 #define GET_TYPEDEF_CLASSES
 #include "dialects/tile/TileTypes.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/tile/TileAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialects/tile/TileOps.h.inc"

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -25,11 +26,13 @@ int main(int argc, char **argv) {
   flashjit::test::registerTestPasses();
 
   mlir::DialectRegistry registry;
-  // func holds ops under test outside a tile.program; arith, math, scf and
-  // llvm hold the kernels' math that lower-math-for-nvptx rewrites.
+  // func holds ops under test outside a tile.program; arith, math, scf,
+  // llvm and nvvm hold the kernels tile-build-kernels emits and whose math
+  // lower-math-for-nvptx rewrites.
   registry.insert<flashjit::tile::TileDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::math::MathDialect,
-                  mlir::scf::SCFDialect, mlir::LLVM::LLVMDialect>();
+                  mlir::scf::SCFDialect, mlir::LLVM::LLVMDialect,
+                  mlir::NVVM::NVVMDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "flashjit optimizer driver\n", registry));
 }
