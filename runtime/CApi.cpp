@@ -150,6 +150,8 @@ int flashjit_runtime_create_with_options(
   if (options->offline_target)
     cpp.offlineTarget = options->offline_target;
   cpp.deterministic = options->deterministic != 0;
+  if (options->target)
+    cpp.target = options->target;
   Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(cpp);
   if (!runtime)
     return fail(runtime.error());

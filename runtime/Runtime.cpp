@@ -57,6 +57,7 @@ struct Runtime::State {
   int blockM = 0, blockN = 0; ///< RuntimeOptions' forced block shape
   bool deterministic = false; ///< RuntimeOptions::deterministic, resolved
   TargetInfo target;
+  std::string deviceArch; ///< the device's own target; empty offline
   std::unique_ptr<KernelCache> cache;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<LoadedPass>> loaded;
@@ -80,11 +81,37 @@ std::string Runtime::target() const { return state_->target.arch; }
 bool Runtime::hasDevice() const { return state_->driver != nullptr; }
 int Runtime::device() const { return state_->ordinal; }
 
+/// The target kernels are compiled for on the options' device: its own, or
+/// RuntimeOptions::target (else $FLASHJIT_TARGET) when that names an older
+/// one it runs.
+static Expected<TargetInfo> targetFor(const TargetInfo &device,
+                                      const RuntimeOptions &options) {
+  std::string name = options.target;
+  const char *env = std::getenv("FLASHJIT_TARGET");
+  if (name.empty() && env && *env)
+    name = env;
+  if (name.empty())
+    return device;
+  std::string what =
+      options.target.empty() ? "FLASHJIT_TARGET: " : "RuntimeOptions::target: ";
+  Expected<TargetInfo> target = targetOnDevice(device, name);
+  if (!target)
+    return Error(what + target.error().message());
+  if (!target->hasMmaM16N8K16())
+    return Error(what + "target " + target->arch +
+                 " has no m16n8k16 tensor-core products (sm_80 or newer "
+                 "needed)");
+  return target;
+}
+
 Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   if (Expected<spdlog::level::level_enum> level = logLevelFromEnvironment();
       !level)
     return level.error();
   auto state = std::make_unique<State>();
+  if (!options.offlineTarget.empty() && !options.target.empty())
+    return Error("RuntimeOptions: offlineTarget compiles without a device, "
+                 "target for an older target than the device's; give one");
   if (!options.offlineTarget.empty()) {
     Expected<TargetInfo> target = targetByName(options.offlineTarget);
     if (!target)
@@ -95,10 +122,14 @@ Expected<std::shared_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     if (!driver)
       return driver.error();
     const CudaDriver *d = *driver;
-    Expected<TargetInfo> target = d->queryTarget(options.device);
+    Expected<TargetInfo> device = d->queryTarget(options.device);
+    if (!device)
+      return device.error();
+    Expected<TargetInfo> target = targetFor(*device, options);
     if (!target)
       return target.error();
     state->target = *target;
+    state->deviceArch = device->arch;
     Expected<std::unique_ptr<PrimaryContext>> primary =
         PrimaryContext::retain(*d, options.device);
     if (!primary)
@@ -262,6 +293,9 @@ std::string keyMaterial(const Runtime::State &rt,
                 std::to_string(rt.blockN);
   if (rt.deterministic && request.pass == CompilePass::backward)
     material += " deterministic";
+  // Cubins linked on a device of another architecture than the target's.
+  if (!rt.deviceArch.empty() && rt.deviceArch != rt.target.arch)
+    material += " on " + rt.deviceArch;
   // An entry of another metadata format is never read back.
   return material + " metadata=" + std::to_string(kKernelMetadataFormat);
 }

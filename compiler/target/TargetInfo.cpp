@@ -2,6 +2,8 @@
 
 #include "compiler/target/TargetInfo.h"
 
+#include <algorithm>
+
 using namespace flashjit;
 
 const std::vector<TargetInfo> &flashjit::knownTargets() {
@@ -45,4 +47,28 @@ Expected<TargetInfo> flashjit::targetByName(std::string_view arch) {
     known += (known.empty() ? "" : ", ") + target.arch;
   }
   return Error("unknown target '" + std::string(arch) + "'; known: " + known);
+}
+
+Expected<TargetInfo> flashjit::targetOnDevice(const TargetInfo &device,
+                                              std::string_view arch) {
+  Expected<TargetInfo> target = targetByName(arch);
+  if (!target)
+    return target;
+  bool archSpecific = target->arch.back() == 'a';
+  if (target->computeCapability() > device.computeCapability() ||
+      (archSpecific &&
+       target->computeCapability() != device.computeCapability()))
+    return Error(
+        "target " + target->arch + " cannot run on the device (" + device.arch +
+        "): its kernels need " +
+        (archSpecific ? "exactly compute capability " : "compute capability ") +
+        std::to_string(target->computeMajor) + "." +
+        std::to_string(target->computeMinor) +
+        (archSpecific ? "" : " or newer"));
+  target->sharedMemoryPerBlockOptin = std::min(
+      target->sharedMemoryPerBlockOptin, device.sharedMemoryPerBlockOptin);
+  target->smCount = device.smCount;
+  target->registersPerSM = device.registersPerSM;
+  target->maxThreadsPerBlock = device.maxThreadsPerBlock;
+  return target;
 }

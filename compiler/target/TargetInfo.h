@@ -59,6 +59,15 @@ const std::vector<TargetInfo> &knownTargets();
 /// known ones.
 Expected<TargetInfo> targetByName(std::string_view arch);
 
+/// The known target `arch` for kernels run on `device`: what that
+/// architecture's kernels are compiled for (its shared memory, capped by
+/// the device's), so that an older target's kernels run as they would on
+/// their own GPU: sm_80's mma.sync kernels on an H200, say. A target the
+/// device cannot run (a newer one, or the arch-specific target of another
+/// architecture) is an Error that says so.
+Expected<TargetInfo> targetOnDevice(const TargetInfo &device,
+                                    std::string_view arch);
+
 } // namespace flashjit
 
 #endif // FLASHJIT_COMPILER_TARGET_TARGETINFO_H

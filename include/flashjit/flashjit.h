@@ -90,6 +90,11 @@ struct RuntimeOptions {
   /// Compile for this target instead of a device (sm_80, sm_90a, ...):
   /// no driver is needed; everything but launching works.
   std::string offlineTarget;
+  /// Compile for this target instead of the device's own: an older one the
+  /// device runs, with that architecture's schedules (sm_80 on an H200
+  /// runs the A100's mma.sync kernels). Empty: $FLASHJIT_TARGET, else the
+  /// device's. Not with offlineTarget.
+  std::string target;
   /// For A/B measurements: 16-row tiles per forward warp (1 to 4). 0:
   /// $FLASHJIT_ROW_TILES_PER_WARP, else the compiler's choice per head dim
   /// and variant.

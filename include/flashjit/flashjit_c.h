@@ -97,6 +97,9 @@ typedef struct flashjit_runtime_options {
                                  without a device; launches then fail */
   int32_t deterministic;      /* nonzero: the backward without atomics, the
                                  same bits on every run (slower) */
+  const char *target;         /* non-NULL ("sm_80", ...): compile for this
+                                 older target than the device's own (NULL:
+                                 $FLASHJIT_TARGET, else the device's) */
 } flashjit_runtime_options;
 
 FLASHJIT_C_API void

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 using namespace flashjit;
@@ -58,6 +59,18 @@ std::shared_ptr<Runtime> &deterministicGpu() {
   return runtime;
 }
 
+/// A runtime that compiles for sm_80 on whatever device there is: on
+/// Hopper, the mma.sync kernels an A100 runs (RuntimeOptions::target).
+std::shared_ptr<Runtime> &sm80Gpu() {
+  static std::shared_ptr<Runtime> runtime = [] {
+    RuntimeOptions options;
+    options.target = "sm_80";
+    Expected<std::shared_ptr<Runtime>> r = Runtime::create(options);
+    return r ? *r : nullptr;
+  }();
+  return runtime;
+}
+
 std::string whyNoGpu() {
   Expected<std::shared_ptr<Runtime>> r = Runtime::create();
   return r ? "" : r.error().message();
@@ -84,14 +97,20 @@ RunConfig checkedRun(const char *variant, int headDim, int heads, int seqlen) {
   return config;
 }
 
-using Param = std::tuple<std::string, int, DType>;
+/// The target kernels are compiled for: the device's own, or sm_80.
+enum class Target { device, sm80 };
+using Param = std::tuple<std::string, int, DType, Target>;
 
 class GpuVariantTest : public ::testing::TestWithParam<Param> {};
 
 TEST_P(GpuVariantTest, ForwardAndBackwardMatchTheReference) {
   if (!gpu())
     GTEST_SKIP() << "no GPU: " << whyNoGpu();
-  auto [variant, headDim, dtype] = GetParam();
+  auto [variant, headDim, dtype, target] = GetParam();
+  std::shared_ptr<Runtime> runtime = target == Target::sm80 ? sm80Gpu() : gpu();
+  ASSERT_TRUE(runtime) << "no runtime for sm_80 on " << gpu()->target();
+  if (target == Target::sm80)
+    ASSERT_EQ(runtime->target(), "sm_80");
   for (const Shape &s : kShapes) {
     RunConfig config;
     config.variant = variant;
@@ -104,11 +123,12 @@ TEST_P(GpuVariantTest, ForwardAndBackwardMatchTheReference) {
     config.seqlenKv = s.seqlenKv;
     config.tokenMajor = s.tokenMajor;
     config.iterations = 0;
-    Expected<RunReport> report = runVariant(gpu(), config);
+    Expected<RunReport> report = runVariant(runtime, config);
     ASSERT_TRUE(report) << report.error().message();
     EXPECT_TRUE(report->pass)
-        << variant << " d=" << headDim << " B=" << s.batch << " H=" << s.headsQ
-        << "/" << s.headsKv << " N=" << s.seqlenQ << "/" << s.seqlenKv
+        << runtime->target() << " " << variant << " d=" << headDim
+        << " B=" << s.batch << " H=" << s.headsQ << "/" << s.headsKv
+        << " N=" << s.seqlenQ << "/" << s.seqlenKv
         << (s.tokenMajor ? " [B,N,H,D]" : "") << linesOf(*report);
   }
 }
@@ -122,15 +142,42 @@ INSTANTIATE_TEST_SUITE_P(
                          return names;
                        }()),
                        ::testing::Values(64, 128),
-                       ::testing::Values(DType::f16, DType::bf16)),
+                       ::testing::Values(DType::f16, DType::bf16),
+                       ::testing::Values(Target::device, Target::sm80)),
     [](const ::testing::TestParamInfo<Param> &info) {
       return std::get<0>(info.param) + "_d" +
              std::to_string(std::get<1>(info.param)) +
-             (std::get<2>(info.param) == DType::f16 ? "_fp16" : "_bf16");
+             (std::get<2>(info.param) == DType::f16 ? "_fp16" : "_bf16") +
+             (std::get<3>(info.param) == Target::sm80 ? "_sm80" : "");
     });
 
 // Scores of about 1e4 (Q and K with std 100) in fp16 and bf16 inputs: the
 // online softmax must stay finite and within the tolerance.
+// An older target runs; one without the kernels' instructions, or one
+// flashjit does not know, is refused when the runtime is made, naming
+// where it came from.
+TEST(GpuEdgeCases, TargetsWithoutTheKernelsAreRefused) {
+  if (!gpu())
+    GTEST_SKIP() << "no GPU: " << whyNoGpu();
+  ASSERT_TRUE(sm80Gpu());
+  RuntimeOptions turing;
+  turing.target = "sm_75";
+  Expected<std::shared_ptr<Runtime>> r = Runtime::create(turing);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "RuntimeOptions::target: target sm_75 has no m16n8k16 "
+            "tensor-core products (sm_80 or newer needed)");
+  ::setenv("FLASHJIT_TARGET", "sm_1", 1);
+  r = Runtime::create();
+  ::unsetenv("FLASHJIT_TARGET");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message().rfind("FLASHJIT_TARGET: unknown target "
+                                      "'sm_1'; known: sm_75",
+                                      0),
+            0u)
+      << r.error().message();
+}
+
 TEST(GpuEdgeCases, LargeLogitsStayFinite) {
   if (!gpu())
     GTEST_SKIP() << "no GPU: " << whyNoGpu();

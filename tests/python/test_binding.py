@@ -299,7 +299,7 @@ _LAYOUTS = {
     "flashjit_params": ["has_softmax_scale", "softmax_scale", "dropout_seed", "dropout_offset",
                         "scalars", "num_scalars", "buffers", "num_buffers"],
     "flashjit_runtime_options": ["size", "device", "cache_dir", "memory_cache_only",
-                                 "offline_target", "deterministic"],
+                                 "offline_target", "deterministic", "target"],
 }
 
 

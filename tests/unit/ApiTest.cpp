@@ -133,6 +133,20 @@ void expectRejected(const Launch &l, const std::string &message) {
   EXPECT_TRUE(contains(out.cBackward, message)) << out.cBackward;
 }
 
+// offlineTarget compiles without a device, target for an older target
+// than a device's: both at once is a contradiction, refused before any
+// driver is looked for.
+TEST(Api, OfflineTargetAndTargetTogetherAreRefused) {
+  RuntimeOptions options;
+  options.offlineTarget = "sm_90a";
+  options.target = "sm_80";
+  Expected<std::shared_ptr<Runtime>> runtime = Runtime::create(options);
+  ASSERT_FALSE(runtime);
+  EXPECT_EQ(runtime.error().message(),
+            "RuntimeOptions: offlineTarget compiles without a device, target "
+            "for an older target than the device's; give one");
+}
+
 TEST(Api, ValidInputsGetAsFarAsTheDevice) {
   Outcome out = run(Launch());
   for (const std::string &m :

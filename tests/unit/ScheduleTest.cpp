@@ -33,6 +33,44 @@ TEST(TargetInfo, UnknownTargetListsKnownOnes) {
             std::string::npos);
 }
 
+// An H200 compiling for sm_80 gets an A100's kernels: sm_80's shared
+// memory and schedules, the PTX flashjit-ptx --target=sm_80 emits.
+TEST(TargetInfo, OlderTargetOnADevice) {
+  TargetInfo h200 = *targetByName("sm_90a");
+  h200.smCount = 132;
+  Expected<TargetInfo> ampere = targetOnDevice(h200, "sm_80");
+  ASSERT_TRUE(ampere) << ampere.error().message();
+  EXPECT_EQ(ampere->arch, "sm_80");
+  EXPECT_EQ(ampere->computeCapability(), 80);
+  EXPECT_EQ(ampere->ptxVersion, 80);
+  EXPECT_EQ(ampere->sharedMemoryPerBlockOptin, 163 * 1024);
+  EXPECT_EQ(ampere->smCount, 132);
+  EXPECT_FALSE(ampere->hasWarpgroupMma());
+  EXPECT_TRUE(targetOnDevice(h200, "sm_90a"));
+
+  // A device's own limit caps the target's.
+  TargetInfo small = h200;
+  small.sharedMemoryPerBlockOptin = 100 * 1024;
+  EXPECT_EQ(targetOnDevice(small, "sm_80")->sharedMemoryPerBlockOptin,
+            100 * 1024);
+}
+
+TEST(TargetInfo, TargetsADeviceCannotRun) {
+  TargetInfo a100 = *targetByName("sm_80");
+  Expected<TargetInfo> newer = targetOnDevice(a100, "sm_90");
+  ASSERT_FALSE(newer);
+  EXPECT_EQ(newer.error().message(),
+            "target sm_90 cannot run on the device (sm_80): its kernels need "
+            "compute capability 9.0 or newer");
+  TargetInfo rtx4090 = *targetByName("sm_89");
+  Expected<TargetInfo> hopperOnly = targetOnDevice(rtx4090, "sm_90a");
+  ASSERT_FALSE(hopperOnly);
+  EXPECT_NE(hopperOnly.error().message().find(
+                "its kernels need exactly compute capability 9.0"),
+            std::string::npos);
+  EXPECT_FALSE(targetOnDevice(a100, "sm_1"));
+}
+
 // The paper's rule: Bc = M / 4d, Br = min(Bc, d), in elements of 2 bytes.
 // H100: M = 227 KiB -> Bc = 116224 / 512 = 227 -> 128 (largest block);
 // Br = min(227, 128) = 128. T4: M = 64 KiB -> Bc = 32768 / 512 = 64,

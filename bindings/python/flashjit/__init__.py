@@ -232,7 +232,8 @@ _OUT = ctypes.POINTER(ctypes.c_void_p)
 class _RuntimeOptions(ctypes.Structure):
     _fields_ = [("size", ctypes.c_size_t), ("device", ctypes.c_int32),
                 ("cache_dir", ctypes.c_char_p), ("memory_cache_only", ctypes.c_int32),
-                ("offline_target", ctypes.c_char_p), ("deterministic", ctypes.c_int32)]
+                ("offline_target", ctypes.c_char_p), ("deterministic", ctypes.c_int32),
+                ("target", ctypes.c_char_p)]
 
 
 # name: (restype, argtypes). Tensors and params go by address (c_void_p):
@@ -375,11 +376,14 @@ class Runtime:
     without atomics, the same bits on every run (slower; also
     FLASHJIT_DETERMINISTIC=1). row_tiles_per_warp: a forced forward tiling
     for A/B runs (None: the compiler's choice, or
-    $FLASHJIT_ROW_TILES_PER_WARP).
+    $FLASHJIT_ROW_TILES_PER_WARP). target ("sm_80", ...): compile for an
+    older target than the device's, with its schedules (None:
+    $FLASHJIT_TARGET, else the device's).
     """
 
     def __init__(self, library=None, device=0, *, cache_dir=None, memory_cache_only=False,
-                 offline_target=None, deterministic=False, row_tiles_per_warp=None):
+                 offline_target=None, deterministic=False, row_tiles_per_warp=None,
+                 target=None):
         self.lib = load_library(library)
         if offline_target is None and "torch" in sys.modules:
             # Make torch's context on the device the current one first:
@@ -388,7 +392,8 @@ class Runtime:
         options = _RuntimeOptions(
             ctypes.sizeof(_RuntimeOptions), device,
             None if cache_dir is None else os.fsencode(cache_dir), bool(memory_cache_only),
-            None if offline_target is None else offline_target.encode(), bool(deterministic))
+            None if offline_target is None else offline_target.encode(), bool(deterministic),
+            None if target is None else target.encode())
         handle = ctypes.c_void_p()
         with _environment("FLASHJIT_ROW_TILES_PER_WARP", row_tiles_per_warp):
             _check(self.lib, self.lib.flashjit_runtime_create_with_options(
