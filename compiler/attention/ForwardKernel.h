@@ -1,7 +1,7 @@
 //===- ForwardKernel.h - the fused FlashAttention forward -------*- C++ -*-===//
 
-#ifndef FLASHJIT_COMPILER_LOWERING_FORWARDKERNEL_H
-#define FLASHJIT_COMPILER_LOWERING_FORWARDKERNEL_H
+#ifndef FLASHJIT_COMPILER_ATTENTION_FORWARDKERNEL_H
+#define FLASHJIT_COMPILER_ATTENTION_FORWARDKERNEL_H
 
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/kernel/LaunchContract.h"
@@ -23,4 +23,4 @@ mlir::FailureOr<KernelInfo> buildForwardKernel(mlir::ModuleOp module,
 
 } // namespace flashjit
 
-#endif // FLASHJIT_COMPILER_LOWERING_FORWARDKERNEL_H
+#endif // FLASHJIT_COMPILER_ATTENTION_FORWARDKERNEL_H
