@@ -48,6 +48,39 @@ public:
       }
     }
   }
+
+  bool overlapsProducts(int) const override { return false; }
+
+  SmallVector<Value> issueScores(KernelBuilder &k, Value aTile, int,
+                                 Value warpRow, Value, Value lane, Value bTile,
+                                 int bRows, int headDim) const override {
+    SmallVector<Value> values;
+    for (const Accumulator &tile :
+         warpScores(k, aTile, warpRow, bTile, bRows, headDim, lane))
+      values.append(tile.begin(), tile.end());
+    return values;
+  }
+
+  SmallVector<Value> issueAccumulate(KernelBuilder &k,
+                                     ReductionFragmentFn aFragment, Value bTile,
+                                     int reduceRows, int headDim, int colBase,
+                                     int n, Value lane,
+                                     SmallVector<Value> acc) const override {
+    for (int c = 0; c < reduceRows / 16; ++c) {
+      auto a = aFragment(c);
+      k.forEachB(bTile, headDim, lane, k.c32(c * 16), k.c32(colBase), n / 8,
+                 [&](int t, const std::array<Value, 2> &b) {
+                   Accumulator tile = {acc[t * 4], acc[t * 4 + 1],
+                                       acc[t * 4 + 2], acc[t * 4 + 3]};
+                   tile = k.mma(a, b, tile);
+                   std::copy(tile.begin(), tile.end(), acc.begin() + t * 4);
+                 });
+    }
+    return acc;
+  }
+
+  void await(KernelBuilder &, int,
+             ArrayRef<MutableArrayRef<Value>>) const override {}
 };
 
 /// Warpgroup MMAs (sm_90a) from 128-byte-swizzled shared tiles; each
@@ -74,6 +107,33 @@ public:
     for (int c = 0; c < reduceRows / 16; ++c)
       a.push_back(pFragment(0, c));
     acc[0] = warpgroupAccumulate(k, a, bTile, reduceRows, n, acc[0]);
+  }
+
+  bool overlapsProducts(int headDim) const override { return headDim <= 64; }
+
+  SmallVector<Value> issueScores(KernelBuilder &k, Value aTile, int aRows,
+                                 Value, Value warp, Value, Value bTile,
+                                 int bRows, int headDim) const override {
+    return issueWarpgroupScores(k, aTile, aRows, warp, bTile, bRows, headDim);
+  }
+
+  SmallVector<Value> issueAccumulate(KernelBuilder &k,
+                                     ReductionFragmentFn aFragment, Value bTile,
+                                     int reduceRows, int headDim, int colBase,
+                                     int n, Value,
+                                     SmallVector<Value> acc) const override {
+    assert(colBase == 0 && n == headDim &&
+           "a warpgroup product covers every column");
+    SmallVector<std::array<Value, 4>> a;
+    for (int c = 0; c < reduceRows / 16; ++c)
+      a.push_back(aFragment(c));
+    return issueWarpgroupAccumulate(k, a, bTile, reduceRows, headDim,
+                                    std::move(acc));
+  }
+
+  void await(KernelBuilder &k, int pending,
+             ArrayRef<MutableArrayRef<Value>> completed) const override {
+    awaitWarpgroupProducts(k, pending, completed);
   }
 };
 

@@ -54,6 +54,39 @@ public:
       KernelBuilder &k, FragmentFn pFragment, mlir::Value bTile, int reduceRows,
       int n, mlir::Value lane,
       llvm::MutableArrayRef<llvm::SmallVector<mlir::Value>> acc) const = 0;
+
+  // Products modelled as issued, then awaited: the warpgroup MMA's run
+  // while the warp goes on, so their accumulators may not be read before
+  // `await` has passed them; mma.sync's are complete when issued, and
+  // awaiting them emits nothing.
+
+  /// Whether products may stay in flight across other work at `headDim`:
+  /// accumulators in flight cannot spill (ptxas spilled the warpgroup MMA's
+  /// dK/dV 68-168 bytes at d 128), so only small head dims overlap them.
+  virtual bool overlapsProducts(int headDim) const = 0;
+  /// Issues S = A Bᵀ over the head dim for the 16 rows of A from `warpRow`
+  /// (mma.sync) or the warpgroup's 64 (wgmma): bRows / 8 m16n8
+  /// accumulators, in flight.
+  virtual llvm::SmallVector<mlir::Value>
+  issueScores(KernelBuilder &k, mlir::Value aTile, int aRows,
+              mlir::Value warpRow, mlir::Value warp, mlir::Value lane,
+              mlir::Value bTile, int bRows, int headDim) const = 0;
+  /// Issues acc += A B: A's fragment of reduction columns [16c, 16c + 16)
+  /// from `aFragment(c)`, B rows [0, reduceRows) of a [reduceRows, headDim]
+  /// shared tile, columns [colBase, colBase + n); acc holds n / 8 m16n8
+  /// accumulators. Returns them in flight.
+  using ReductionFragmentFn =
+      llvm::function_ref<std::array<mlir::Value, 4>(int)>;
+  virtual llvm::SmallVector<mlir::Value>
+  issueAccumulate(KernelBuilder &k, ReductionFragmentFn aFragment,
+                  mlir::Value bTile, int reduceRows, int headDim, int colBase,
+                  int n, mlir::Value lane,
+                  llvm::SmallVector<mlir::Value> acc) const = 0;
+  /// Waits until at most `pending` groups of products are in flight; the
+  /// values of `completed` may then be read.
+  virtual void
+  await(KernelBuilder &k, int pending,
+        llvm::ArrayRef<llvm::MutableArrayRef<mlir::Value>> completed) const = 0;
 };
 
 /// The engine of the kernel `schedule` configures (Schedule::warpgroupMma).

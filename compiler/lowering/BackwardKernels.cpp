@@ -2,6 +2,8 @@
 
 #include "compiler/lowering/BackwardKernels.h"
 
+#include "compiler/kernel/CopyPipeline.h"
+#include "compiler/kernel/MmaEngine.h"
 #include "compiler/lowering/KeptBlockRange.h"
 #include "compiler/lowering/KernelCommon.h"
 #include "compiler/lowering/WarpgroupMma.h"
@@ -176,8 +178,9 @@ SmallVector<Value> columnStats(KernelBuilder &k, Value statsTile, int BM,
 /// [B * Hq, Nq, d] workspace before the next unit's begins, so that only
 /// `run` accumulators are live beside dK and dV.
 void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
-                      Value kTile, int colBase, Value warp, Value lane,
-                      Value dqAccum, Value bh, Value qStart, Value seqQ) {
+                      Value kTile, SharedLayout kLayout, int colBase,
+                      Value warp, Value lane, Value dqAccum, Value bh,
+                      Value qStart, Value seqQ) {
   const int d = s.headDim, BM = s.blockM, BN = s.blockN;
   const int rowTiles = BM / 16, colTiles = d / s.headDimSplit / 8;
   int run = kMaxQueryRun;
@@ -202,7 +205,7 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
             [&](int t, const std::array<Value, 2> &kFrag) {
               acc[t] = k.mma(frag, kFrag, acc[t]);
             },
-            /*swizzledRows=*/s.warpgroupMma ? BN : 0);
+            /*swizzledRows=*/kLayout == SharedLayout::swizzled ? BN : 0);
       }
       Value rowBase = k.add(k.add(qStart, m0), k.divsi(lane, k.c32(4)));
       for (int half = 0; half < 2; ++half) {
@@ -310,12 +313,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   const int d = s.headDim, BM = s.blockM, BN = s.blockN;
   const int threads = s.numThreads(), split = s.headDimSplit;
   const int dCols = d / split;
-  // With the warpgroup MMA, K, V, Q and dO are swizzled tiles that its
-  // descriptors read (WarpgroupMma.h); dQ's ldmatrix reads K swizzled too.
-  const bool wgmma = s.warpgroupMma;
-  const SharedLayout layout =
-      wgmma ? SharedLayout::swizzled : SharedLayout::padded;
-  const int rowElems = wgmma ? d : sharedRowElements(d);
+  // K, V, Q and dO sit in the layout the engine reads; dQ's ldmatrix
+  // reads K in it too.
+  std::unique_ptr<MmaEngine> engine = mmaEngineOf(s);
+  const int rowElems = engine->sharedRowElements(d);
 
   const bool withQuery = s.kind == KernelKind::backwardKeyValueQuery;
 
@@ -346,7 +347,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   // the statistics: the next query block streams into one while dK's
   // product still reads the other, under dQ's product.
   const int stages = s.numStages;
-  assert((stages == 1 || (stages == 2 && wgmma && withQuery)) &&
+  assert((stages == 1 || (stages == 2 && withQuery)) &&
          "dK/dV streams one stage, two with the warpgroup MMA and dQ");
   Value smem = k.dynamicSharedMemory(module);
   Value kTile = smem;
@@ -360,16 +361,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
   Value statsTiles = k.gep(dsTile, k.element(),
                            k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
   const int statsFloats = 2 * BM;
-  // Copies landed and visible to every thread and to the warpgroup MMA.
-  auto landCopies = [&] {
-    k.waitGroup(0);
-    if (wgmma)
-      fenceSharedForAsyncProxy(k);
-    k.barrier();
-  };
-  copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv, layout);
-  copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv, layout);
-  landCopies();
+  TileCopier copier(k, *engine, tid, threads, d);
+  copier.copy(kTile, BN, kView, kvStart, seqKv);
+  copier.copy(vTile, BN, vView, kvStart, seqKv);
+  copier.land(0);
 
   Value warpRow = k.mul(warp, k.c32(16));
   Value rowBase = k.add(k.add(kvStart, warpRow), k.divsi(lane, k.c32(4)));
@@ -440,9 +435,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
             QueryTiles t = tilesOf(stage);
             copyRowStats(k, t.stats, BM, tid, threads, lseLog2, deltaPtr, bh,
                          seqQ, qStart);
-            copyRows(k, t.q, BM, d, tid, threads, qView, qStart, seqQ, layout);
-            copyRows(k, t.dout, BM, d, tid, threads, dView, qStart, seqQ,
-                     layout);
+            copier.copy(t.q, BM, qView, qStart, seqQ);
+            copier.copy(t.dout, BM, dView, qStart, seqQ);
           };
           // With dQ, the loop also carries whether this block's copies were
           // already issued by the previous one, and into which stage.
@@ -473,7 +467,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                                           copyQueryBlock(qStart, stage);
                                           scf::YieldOp::create(b, k.loc);
                                         });
-                      landCopies();
+                      copier.land(0);
                       QueryTiles cur = tilesOf(stage);
                       Value qTile = cur.q, dTile = cur.dout;
                       Value statsTile = cur.stats;
@@ -487,26 +481,20 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       // softmax, dV's under dSᵀ, dK's under dQ's. At d 128
                       // each is waited for at once: in-flight accumulators
                       // cannot spill, and ptxas spilled 68-168 bytes there.
-                      SmallVector<Accumulator> scores;
                       SmallVector<Value> dpInFlight;
-                      const bool overlap = wgmma && d <= 64;
+                      const bool overlap = engine->overlapsProducts(d);
                       const bool dpUnderSoftmax = overlap;
                       auto issueDp = [&] {
-                        dpInFlight = issueWarpgroupScores(k, vTile, BN, warp,
-                                                          dTile, BM, d);
+                        dpInFlight = engine->issueScores(
+                            k, vTile, BN, warpRow, warp, lane, dTile, BM, d);
                       };
-                      if (wgmma) {
-                        SmallVector<Value> sT = issueWarpgroupScores(
-                            k, kTile, BN, warp, qTile, BM, d);
-                        if (dpUnderSoftmax)
-                          issueDp();
-                        awaitWarpgroupProducts(
-                            k, /*pending=*/dpUnderSoftmax ? 1 : 0, {sT});
-                        scores = asAccumulatorTiles(sT);
-                      } else {
-                        scores =
-                            warpScores(k, kTile, warpRow, qTile, BM, d, lane);
-                      }
+                      SmallVector<Value> sT = engine->issueScores(
+                          k, kTile, BN, warpRow, warp, lane, qTile, BM, d);
+                      if (dpUnderSoftmax)
+                        issueDp();
+                      engine->await(k, /*pending=*/dpUnderSoftmax ? 1 : 0,
+                                    {sT});
+                      SmallVector<Accumulator> scores = asAccumulatorTiles(sT);
                       ScoreElements el = modifyAndMask(
                           k, variant, scores, rowBase, qStart, lane, full, seqQ,
                           /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
@@ -524,22 +512,19 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                           pd.push_back(p.back());
                         }
                       }
-                      // dV += P_dᵀ dO (and dK += dSᵀ Q below): with the
-                      // warpgroup MMA, the A fragments of all BM / 16
-                      // reduction steps at once, issued and left in flight.
+                      // dV += P_dᵀ dO (and dK += dSᵀ Q below), issued and
+                      // left in flight when the engine overlaps products.
                       SmallVector<Value> dvInFlight, dkInFlight;
                       auto issueAccumulate = [&](ArrayRef<Accumulator> acc,
                                                  ArrayRef<Value> aValues,
                                                  Value bTile) {
-                        SmallVector<std::array<Value, 4>> frags;
-                        for (int c = 0; c < BM / 16; ++c)
-                          frags.push_back(packA(k, aValues, c));
-                        return issueWarpgroupAccumulate(k, frags, bTile, BM, d,
-                                                        flatten(acc));
+                        return engine->issueAccumulate(
+                            k, [&](int c) { return packA(k, aValues, c); },
+                            bTile, BM, d, colBase, dCols, lane, flatten(acc));
                       };
                       auto landAccumulators = [&] {
-                        awaitWarpgroupProducts(k, /*pending=*/0,
-                                               {dvInFlight, dkInFlight});
+                        engine->await(k, /*pending=*/0,
+                                      {dvInFlight, dkInFlight});
                         if (!dvInFlight.empty())
                           dV = unflatten(dvInFlight, tiles, 0);
                         if (!dkInFlight.empty())
@@ -547,34 +532,18 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                         dvInFlight.clear();
                         dkInFlight.clear();
                       };
-                      if (wgmma) {
-                        dvInFlight = issueAccumulate(dV, pd, dTile);
-                        if (!overlap)
-                          landAccumulators();
-                      } else
-                        for (int c = 0; c < BM / 16; ++c) {
-                          auto frag = packA(k, pd, c);
-                          k.forEachB(dTile, d, lane, k.c32(c * 16),
-                                     k.c32(colBase), tiles,
-                                     [&](int t, const std::array<Value, 2> &f) {
-                                       dV[t] = k.mma(frag, f, dV[t]);
-                                     });
-                        }
-                      // dPᵀ = V dOᵀ (with the warpgroup MMA: done before
-                      // dV's product, still in flight), then dSᵀ.
-                      SmallVector<Accumulator> dpAcc;
-                      if (wgmma) {
-                        // Issued after dV's, dPᵀ completes after it too.
-                        if (!dpUnderSoftmax)
-                          issueDp();
-                        awaitWarpgroupProducts(
-                            k, /*pending=*/dpUnderSoftmax ? 1 : 0,
-                            {dpInFlight});
-                        dpAcc = asAccumulatorTiles(dpInFlight);
-                      } else {
-                        dpAcc =
-                            warpScores(k, vTile, warpRow, dTile, BM, d, lane);
-                      }
+                      dvInFlight = issueAccumulate(dV, pd, dTile);
+                      if (!overlap)
+                        landAccumulators();
+                      // dPᵀ = V dOᵀ (when overlapped: issued before dV's
+                      // product, still in flight), then dSᵀ. Issued after
+                      // dV's, dPᵀ completes after it too.
+                      if (!dpUnderSoftmax)
+                        issueDp();
+                      engine->await(k, /*pending=*/dpUnderSoftmax ? 1 : 0,
+                                    {dpInFlight});
+                      SmallVector<Accumulator> dpAcc =
+                          asAccumulatorTiles(dpInFlight);
                       SmallVector<Value> delta =
                           columnStats(k, statsTile, BM, /*plane=*/1, lane);
                       SmallVector<Value> ds;
@@ -588,11 +557,9 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                             scoreGradient(k, p[e], dp, delta[e], dmod));
                       }
                       // dK += dSᵀ Q.
-                      if (wgmma) {
-                        dkInFlight = issueAccumulate(dK, ds, qTile);
-                        if (!overlap)
-                          landAccumulators();
-                      }
+                      dkInFlight = issueAccumulate(dK, ds, qTile);
+                      if (!overlap)
+                        landAccumulators();
                       if (withQuery)
                         storeScoreGradient(k, dsTile, BM, ds, warpRow, lane);
                       // dV's and dK's products read this stage's dO and Q:
@@ -600,15 +567,6 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                       // overwrite them.
                       if (overlap && stages == 1)
                         landAccumulators();
-                      if (!wgmma)
-                        for (int c = 0; c < BM / 16; ++c) {
-                          auto frag = packA(k, ds, c);
-                          k.forEachB(qTile, d, lane, k.c32(c * 16),
-                                     k.c32(colBase), tiles,
-                                     [&](int t, const std::array<Value, 2> &f) {
-                                       dK[t] = k.mma(frag, f, dK[t]);
-                                     });
-                        }
                       if (withQuery) {
                         // Every warp's dSᵀ is in place, and every warp is
                         // done with the statistics and (one stage) with Q
@@ -629,7 +587,8 @@ FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
                               copyQueryBlock(nextStart, nextStage);
                               scf::YieldOp::create(b, k.loc);
                             });
-                        addQueryGradient(k, s, dsTile, kTile, colBase, warp,
+                        addQueryGradient(k, s, dsTile, kTile,
+                                         engine->sharedLayout(), colBase, warp,
                                          lane, args.get(dqAccumArg), bh, qStart,
                                          seqQ);
                       }
