@@ -1,9 +1,9 @@
 //===- BuildKernels.cpp - a configured program to its kernels -------------===//
 
 #include "compiler/analysis/AttentionChain.h"
+#include "compiler/attention/BackwardKernels.h"
 #include "compiler/attention/ForwardKernel.h"
 #include "compiler/kernel/KernelConfig.h"
-#include "compiler/lowering/BackwardKernels.h"
 #include "compiler/transforms/KernelPasses.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

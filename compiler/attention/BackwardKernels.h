@@ -18,8 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FLASHJIT_COMPILER_LOWERING_BACKWARDKERNELS_H
-#define FLASHJIT_COMPILER_LOWERING_BACKWARDKERNELS_H
+#ifndef FLASHJIT_COMPILER_ATTENTION_BACKWARDKERNELS_H
+#define FLASHJIT_COMPILER_ATTENTION_BACKWARDKERNELS_H
 
 #include "compiler/analysis/AttentionChain.h"
 #include "compiler/kernel/LaunchContract.h"
@@ -52,4 +52,4 @@ mlir::FailureOr<KernelInfo> buildBackwardQueryConvertKernel(
 
 } // namespace flashjit
 
-#endif // FLASHJIT_COMPILER_LOWERING_BACKWARDKERNELS_H
+#endif // FLASHJIT_COMPILER_ATTENTION_BACKWARDKERNELS_H

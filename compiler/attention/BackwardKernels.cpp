@@ -1,0 +1,265 @@
+//===- BackwardKernels.cpp - the FlashAttention backward ------------------===//
+
+#include "compiler/attention/BackwardKernels.h"
+
+#include "compiler/attention/BackwardCommon.h"
+#include "compiler/lowering/KeptBlockRange.h"
+
+#include "compiler/lowering/KernelCommon.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace flashjit;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+//===----------------------------------------------------------------------===//
+// delta = rowsum(dO * O)
+//===----------------------------------------------------------------------===//
+
+FailureOr<KernelInfo> flashjit::buildBackwardDeltaKernel(
+    ModuleOp module, const AttentionChain &matched, const Schedule &s,
+    InputType inputType, StringRef name) {
+  OpBuilder b(module.getContext());
+  AttentionChain chain = matched;
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  using Kind = KernelArg::Kind;
+  KernelArgs args(k);
+  TensorArgs o = declareTensor(args, "o"), dout = declareTensor(args, "do");
+  unsigned lseArg = args.add("lse", Kind::pointer);
+  unsigned deltaArg = args.add("delta", Kind::pointer);
+  unsigned lseLog2Arg = args.add("lse_log2", Kind::pointer);
+  unsigned headsArg = args.add("heads_q", Kind::i32);
+  unsigned seqArg = args.add("seqlen_q", Kind::i32);
+  const int threads = s.numThreads(), d = s.headDim;
+  args.createKernel(module, name, threads);
+
+  // One thread per row, 16 bytes at a time.
+  Value tid = k.threadId(threads);
+  Value bh = k.blockIdY();
+  Value heads = args.get(headsArg), seq = args.get(seqArg);
+  Value batch = k.divsi(bh, heads), head = k.remsi(bh, heads);
+  Value row = k.add(k.mul(k.blockIdX(), k.c32(threads)), tid);
+  TensorView oView = viewOf(k, args, o, batch, head);
+  TensorView dView = viewOf(k, args, dout, batch, head);
+  Value valid = k.cmpi(CmpIPredicate::slt, row, seq);
+  scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
+    Value oRow = oView.row(k, row, seq), dRow = dView.row(k, row, seq);
+    auto vec = VectorType::get({8}, k.element());
+    Value sum = k.cf(0);
+    for (int c = 0; c < d; c += 8) {
+      Value ov = k.load(vec, k.gep(oRow, k.element(), k.c32(c)), 16);
+      Value dv = k.load(vec, k.gep(dRow, k.element(), k.c32(c)), 16);
+      for (int i = 0; i < 8; ++i) {
+        auto at = [&](Value v) {
+          Value e = LLVM::ExtractElementOp::create(b, k.loc, v, k.c32(i));
+          return arith::ExtFOp::create(b, k.loc, k.f32(), e).getResult();
+        };
+        sum = k.fadd(sum, k.fmul(at(ov), at(dv)));
+      }
+    }
+    Value index = k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row));
+    Value lse = k.load(k.f32(), k.gep(args.get(lseArg), k.f32(), index), 4);
+    // The other kernels take exp2(score - lse) with no test for an empty
+    // row (lse = -inf): +inf there makes every P of the row 0.
+    Value lse2 = k.select(k.cmpf(CmpFPredicate::OEQ, lse, k.cf(kNegInf)),
+                          k.cf(std::numeric_limits<float>::infinity()),
+                          k.fmul(lse, k.cf(kLog2e)));
+    k.store(sum, k.gep(args.get(deltaArg), k.f32(), index), 4);
+    k.store(lse2, k.gep(args.get(lseLog2Arg), k.f32(), index), 4);
+    scf::YieldOp::create(b, k.loc);
+  });
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+  return describeBackwardKernel(name, KernelKind::backwardDelta, s, args);
+}
+
+//===----------------------------------------------------------------------===//
+// dQ: one query block per thread block
+//===----------------------------------------------------------------------===//
+
+FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
+    ModuleOp module, const AttentionChain &matched, const Schedule &s,
+    InputType inputType, StringRef name) {
+  OpBuilder b(module.getContext());
+  AttentionChain chain = matched;
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  const int d = s.headDim, BM = s.blockM, BN = s.blockN;
+  const int threads = s.numThreads();
+  const int rowElems = sharedRowElements(d);
+
+  KernelArgs args(k);
+  BackwardArgs a = declareBackward(args);
+  TensorArgs dq = declareTensor(args, "dq");
+  VariantLowering variant(k, chain);
+  variant.declareArgs(args);
+  args.createKernel(module, name, threads);
+
+  auto [tid, lane, warp] = threadPosition(k, threads);
+  Value headsQ = args.get(a.headsQ), headsKv = args.get(a.headsKv);
+  Value seqQ = args.get(a.seqQ), seqKv = args.get(a.seqKv);
+  auto [bh, batch, head, headKv] = queryHeadOf(k, headsQ, headsKv);
+  variant.bind(args, batch, head, args.get(a.batch), headsQ, seqQ, seqKv,
+               args.get(a.scale));
+  TensorView qView = viewOf(k, args, a.q, batch, head);
+  TensorView dView = viewOf(k, args, a.dout, batch, head);
+  TensorView kView = viewOf(k, args, a.k, batch, headKv);
+  TensorView vView = viewOf(k, args, a.v, batch, headKv);
+  // Query blocks in reverse, the longest first (as in the forward).
+  Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
+  Value qStart =
+      k.mul(k.sub(k.sub(numQBlocks, k.c32(1)), k.blockIdX()), k.c32(BM));
+  Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
+
+  Value smem = k.dynamicSharedMemory(module);
+  Value qTile = smem;
+  Value dTile = k.gep(qTile, k.element(), k.c32(BM * rowElems));
+  Value kTile = k.gep(dTile, k.element(), k.c32(BM * rowElems));
+  Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
+  copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
+  copyRows(k, dTile, BM, d, tid, threads, dView, qStart, seqQ);
+  k.waitGroup(0);
+  k.barrier();
+
+  Value warpRow = k.mul(warp, k.c32(16));
+  Value rowBase = k.add(k.add(qStart, warpRow), k.divsi(lane, k.c32(4)));
+  Value rowLse[2], rowDelta[2];
+  for (int r = 0; r < 2; ++r) {
+    Value row = k.add(rowBase, k.c32(8 * r));
+    Value clamped = k.maxsi(k.minsi(row, k.sub(seqQ, k.c32(1))), k.c32(0));
+    Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(clamped));
+    rowLse[r] = k.load(k.f32(), k.gep(args.get(a.lseLog2), k.f32(), index), 4);
+    rowDelta[r] = k.load(k.f32(), k.gep(args.get(a.delta), k.f32(), index), 4);
+  }
+  Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
+  const int tiles = d / 8;
+
+  Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
+  // Only key blocks in this range may be kept: the loop does not test the
+  // rest.
+  BlockInterval kept =
+      keptBlockRange(k, variant, numBlocks, BN, seqKv, [&](Value lo, Value hi) {
+        return variant.classifyBlock(qStart, qHi, lo, hi).first;
+      });
+  auto loop = scf::ForOp::create(
+      b, k.loc, kept.begin, kept.end, k.c32(1),
+      flattenAccumulators(zeroAccumulators(k, tiles)),
+      [&](OpBuilder &, Location, Value j, ValueRange state) {
+        Value kvStart = k.mul(j, k.c32(BN));
+        Value kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+        auto [mayKeep, mayMask] =
+            variant.classifyBlock(qStart, qHi, kvStart, kvHi);
+        Value inBounds =
+            k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
+        Value full = k.andi(k.noti(mayMask), inBounds);
+        auto ifKept = scf::IfOp::create(
+            b, k.loc, mayKeep,
+            [&](OpBuilder &, Location) {
+              copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
+              copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
+              k.waitGroup(0);
+              k.barrier();
+              SmallVector<Accumulator> dQ = accumulatorsAt(state, tiles, 0);
+              ScoreElements el = modifyAndMask(
+                  k, variant, warpScores(k, qTile, warpRow, kTile, BN, d, lane),
+                  rowBase, kvStart, lane, full, seqKv, /*rowsAreKeys=*/false);
+              SmallVector<Accumulator> dpAcc =
+                  warpScores(k, dTile, warpRow, vTile, BN, d, lane);
+              SmallVector<Value> ds;
+              for (size_t e = 0; e < el.scores.size(); e += 2) {
+                int r = (e % 4) / 2;
+                Value dp[2] = {dpAcc[e / 4][e % 4], dpAcc[e / 4][e % 4 + 1]};
+                if (variant.hasDropout()) {
+                  auto [keep0, keep1] =
+                      variant.dropoutKeepPair(el.q[e], el.kv[e]);
+                  dp[0] = k.select(keep0, k.fmul(dp[0], rescale), k.cf(0));
+                  dp[1] = k.select(keep1, k.fmul(dp[1], rescale), k.cf(0));
+                }
+                for (int i = 0; i < 2; ++i) {
+                  Value p = probability(k, el.scores[e + i], rowLse[r]);
+                  ScoreTangent dmod = variant.scoreDerivativeAt(
+                      el.raw[e + i], el.q[e + i], el.kv[e + i]);
+                  ds.push_back(scoreGradient(k, p, dp[i], rowDelta[r], dmod));
+                }
+              }
+              // dQ += dS K.
+              for (int c = 0; c < BN / 16; ++c) {
+                auto frag = packA(k, ds, c);
+                k.forEachB(kTile, d, lane, k.c32(c * 16), k.c32(0), tiles,
+                           [&](int t, const std::array<Value, 2> &f) {
+                             dQ[t] = k.mma(frag, f, dQ[t]);
+                           });
+              }
+              k.barrier();
+              scf::YieldOp::create(b, k.loc, flattenAccumulators(dQ));
+            },
+            [&](OpBuilder &, Location) {
+              scf::YieldOp::create(b, k.loc, state);
+            });
+        scf::YieldOp::create(b, k.loc, ifKept.getResults());
+      });
+  storeAccumulatorRows(k, viewOf(k, args, dq, batch, head),
+                       accumulatorsAt(loop.getResults(), tiles, 0), rowBase,
+                       seqQ, 0, lane);
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+  return describeBackwardKernel(name, KernelKind::backwardQuery, s, args);
+}
+
+//===----------------------------------------------------------------------===//
+// dQ: the f32 workspace of backward_dkdvdq to the input type
+//===----------------------------------------------------------------------===//
+
+FailureOr<KernelInfo> flashjit::buildBackwardQueryConvertKernel(
+    ModuleOp module, const AttentionChain &matched, const Schedule &s,
+    InputType inputType, StringRef name) {
+  OpBuilder b(module.getContext());
+  AttentionChain chain = matched;
+  KernelBuilder k(b, chain.store.getLoc(), inputType);
+  using Kind = KernelArg::Kind;
+  KernelArgs args(k);
+  unsigned accumArg = args.add("dq_accum", Kind::pointer);
+  TensorArgs dq = declareTensor(args, "dq");
+  unsigned headsArg = args.add("heads_q", Kind::i32);
+  unsigned seqArg = args.add("seqlen_q", Kind::i32);
+  const int threads = s.numThreads(), d = s.headDim;
+  args.createKernel(module, name, threads);
+
+  // Each thread converts 8 consecutive elements of one row: coalesced
+  // 32-byte reads and 16-byte writes.
+  const int chunks = d / 8;
+  Value bh = k.blockIdY();
+  Value heads = args.get(headsArg), seq = args.get(seqArg);
+  Value batch = k.divsi(bh, heads), head = k.remsi(bh, heads);
+  Value index = k.add(k.mul(k.blockIdX(), k.c32(threads)), k.threadId(threads));
+  Value row = k.divsi(index, k.c32(chunks));
+  Value col = k.mul(k.remsi(index, k.c32(chunks)), k.c32(8));
+  TensorView dqView = viewOf(k, args, dq, batch, head);
+  Value valid = k.cmpi(CmpIPredicate::slt, row, seq);
+  scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
+    Value from =
+        k.gep(args.get(accumArg), k.f32(),
+              k.add(k.mul(k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row)),
+                          k.c64(d)),
+                    k.ext64(col)));
+    auto f32x4 = VectorType::get({4}, k.f32());
+    SmallVector<Value> values;
+    for (int half = 0; half < 2; ++half) {
+      Value v = k.load(f32x4, k.gep(from, k.f32(), k.c32(4 * half)), 16);
+      for (int i = 0; i < 4; ++i)
+        values.push_back(LLVM::ExtractElementOp::create(b, k.loc, v, k.c32(i)));
+    }
+    auto i32x4 = VectorType::get({4}, k.i32());
+    Value packed = LLVM::PoisonOp::create(b, k.loc, i32x4);
+    for (int i = 0; i < 4; ++i)
+      packed = LLVM::InsertElementOp::create(
+          b, k.loc, packed, k.pack(values[2 * i], values[2 * i + 1]), k.c32(i));
+    Value to = k.gep(dqView.row(k, row, seq), k.element(), col);
+    k.store(packed, to, 16);
+    scf::YieldOp::create(b, k.loc);
+  });
+  LLVM::ReturnOp::create(b, k.loc, ValueRange{});
+  return describeBackwardKernel(name, KernelKind::backwardQueryConvert, s,
+                                args);
+}
