@@ -3,6 +3,7 @@
 #include "compiler/Compiler.h"
 
 #include "compiler/frontend/ProgramState.h"
+#include "compiler/rules/TileOpRules.h"
 #include "compiler/transforms/KernelPasses.h"
 
 #include "mlir/Parser/Parser.h"
@@ -60,6 +61,7 @@ Expected<CompiledPass> flashjit::compileProgram(const Program &program,
   // A context of the compile's own: programs may be shared across threads.
   DialectRegistry registry;
   registry.insert<tile::TileDialect>();
+  registerTileOpRuleModels(registry);
   registerKernelDialects(registry);
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();

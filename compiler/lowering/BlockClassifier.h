@@ -8,6 +8,7 @@
 // auxiliary buffers the minimum and maximum over the range they read (a
 // short loop at run time, as for document ids). Masks affine in q and kv
 // (causal, sliding window, prefix LM) reduce to a few integer comparisons.
+// Each op's rule is its TileIntervalBoundsOpInterface (compiler/rules/).
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +29,16 @@ struct BufferBinding {
   mlir::Value rowStride;                     ///< i64, elements; rank 2 only
 };
 
+/// A value's interval over the block: lo/hi for i32 values (held as i64)
+/// and f32 values; for i1 values lo is "may be true" and hi "may be false".
+struct IntervalBounds {
+  mlir::Value lo, hi;
+  bool point = false; ///< known at compile time to be a single value
+  /// Integers: an upper bound on the bits of |lo| and |hi|, so that i64
+  /// interval arithmetic never overflows; 0 for unbounded.
+  int bits = 32;
+};
+
 class BlockClassifier {
 public:
   struct Inputs {
@@ -42,32 +53,31 @@ public:
   BlockClassifier(KernelBuilder &k, Inputs inputs) : k(k), in(inputs) {}
 
   /// i1 values: whether `keep` may be true and may be false somewhere in
-  /// the block.
-  std::pair<mlir::Value, mlir::Value> classify(mlir::Value keep);
+  /// the block. Fails (after emitting an error) on an op with no rule.
+  mlir::FailureOr<std::pair<mlir::Value, mlir::Value>>
+  classify(mlir::Value keep);
 
   /// The value of a clamped gather from a bound buffer at one element.
   static mlir::Value gather(KernelBuilder &k, const BufferBinding &buffer,
                             mlir::Type elementType,
                             llvm::ArrayRef<mlir::Value> indices);
 
+  // What the rules build with.
+  KernelBuilder &builder() const { return k; }
+  const Inputs &inputs() const { return in; }
+  /// Nothing known about a value of element type `type`.
+  IntervalBounds unknown(mlir::Type type);
+
 private:
-  /// lo/hi for i32 values (held as i64) and f32 values; for i1 values lo
-  /// is "may be true" and hi "may be false".
-  struct Bounds {
-    mlir::Value lo, hi;
-    bool point = false; ///< known at compile time to be a single value
-    /// Integers: an upper bound on the bits of |lo| and |hi|, so that i64
-    /// interval arithmetic never overflows; 0 for unbounded.
-    int bits = 32;
-  };
-  Bounds bounds(mlir::Value tileValue);
-  Bounds compute(mlir::Operation *op);
-  Bounds unknown(mlir::Type type);
-  Bounds scanBuffer(tile::LoadOp load);
+  mlir::FailureOr<IntervalBounds> bounds(mlir::Value tileValue);
+  mlir::FailureOr<IntervalBounds> compute(mlir::Operation *op);
+  /// Whether no i32 operand of `op` is unbounded, looking no further than
+  /// the first that is.
+  mlir::FailureOr<bool> intOperandsBounded(mlir::Operation *op);
 
   KernelBuilder &k;
   Inputs in;
-  llvm::DenseMap<mlir::Value, Bounds> memo;
+  llvm::DenseMap<mlir::Value, IntervalBounds> memo;
 };
 
 } // namespace flashjit

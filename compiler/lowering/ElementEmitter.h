@@ -2,9 +2,10 @@
 //
 // Kernels apply a variant's score modification and mask to every element of
 // the score fragment a thread holds. ElementEmitter turns the tile ops of
-// that expression into scalar arith/math ops for one element; the kernel
-// builder says what the leaves are at that element (the score, q_idx,
-// kv_idx, parameters, buffer gathers).
+// that expression into scalar arith/math ops for one element, asking each
+// op's TileScalarLoweringOpInterface (compiler/rules/); the kernel builder
+// says what the leaves are at that element (the score, q_idx, kv_idx,
+// parameters, buffer gathers).
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,6 +41,7 @@ public:
   static mlir::Type scalarType(tile::TileType type);
 
 private:
+  /// The op's scalar from its operands' by its rule, or an error.
   mlir::FailureOr<mlir::Value> lower(mlir::Operation *op,
                                      mlir::ArrayRef<mlir::Value> operands);
 

@@ -2,8 +2,9 @@
 //
 // The backward needs the derivative of the score modification with respect
 // to the raw score q·kᵀ. The modification is scalar arithmetic, so it is
-// differentiated here in forward mode, one rule per op, and the user never
-// writes a derivative.
+// differentiated here in forward mode, one rule per op (each op's
+// TileTangentOpInterface, compiler/rules/), and the user never writes a
+// derivative.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,10 +28,57 @@ struct ScoreTangent {
   bool uniform = true;
 };
 
+/// Emits the tangents of one program's tile values at the element `primal`
+/// is emitting, each value once. The rules build with the helpers below,
+/// which keep zero and one symbolic.
+class ScoreTangentEmitter {
+public:
+  ScoreTangentEmitter(ElementEmitter &primal, mlir::OpBuilder &builder,
+                      mlir::Location loc, mlir::Value rawScore)
+      : builder(builder), loc(loc), primal(primal), rawScore(rawScore) {}
+
+  /// The tangent of `tileValue`: one for the raw score, zero for integer
+  /// and boolean values, else its op's rule applied to its operands'
+  /// tangents. Fails (after emitting an error) on an op with no rule.
+  mlir::FailureOr<ScoreTangent> emit(mlir::Value tileValue);
+
+  /// The value of `tileValue` at this element. Every op on the way has a
+  /// per-element form: the caller emits (or has emitted) the modification
+  /// with the same ElementEmitter.
+  mlir::Value value(mlir::Value tileValue);
+  mlir::Value constant(float v);
+  /// The f32 of a tangent, for the rules that need one.
+  mlir::Value materialize(const ScoreTangent &t);
+  static ScoreTangent zero() { return {ScoreTangent::Kind::zero, {}, true}; }
+  static ScoreTangent general(mlir::Value v, bool uniform) {
+    return {ScoreTangent::Kind::value, v, uniform};
+  }
+  /// A tangent that varies per element.
+  static ScoreTangent perElement(mlir::Value v) { return general(v, false); }
+  ScoreTangent add(const ScoreTangent &x, const ScoreTangent &y);
+  ScoreTangent neg(const ScoreTangent &x);
+  /// x * factor, where the factor is the value of tile value `of`.
+  ScoreTangent scaled(const ScoreTangent &x, mlir::Value factor,
+                      mlir::Value of);
+  /// Whether `tileValue` is the same at every element (a scalar tile).
+  static bool isScalar(mlir::Value tileValue);
+
+  mlir::OpBuilder &builder;
+  mlir::Location loc;
+
+private:
+  ElementEmitter &primal;
+  mlir::Value rawScore;
+  llvm::DenseMap<mlir::Value, ScoreTangent> tangents;
+};
+
 /// The derivative of `modified` with respect to `rawScore` (both tile
-/// values of one program) at the element `primal` is emitting.
-ScoreTangent emitScoreTangent(ElementEmitter &primal, mlir::OpBuilder &builder,
-                              mlir::Value modified, mlir::Value rawScore);
+/// values of one program) at the element `primal` is emitting. Fails (after
+/// emitting an error) if an op on the way has no derivative rule.
+mlir::FailureOr<ScoreTangent> emitScoreTangent(ElementEmitter &primal,
+                                               mlir::OpBuilder &builder,
+                                               mlir::Value modified,
+                                               mlir::Value rawScore);
 
 } // namespace flashjit
 

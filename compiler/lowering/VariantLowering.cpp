@@ -189,8 +189,9 @@ ScoreTangent VariantLowering::scoreDerivativeAt(Value score, Value q,
         [&](tile::BufferOp b) { return bufferOf(b); });
   };
   ElementEmitter emitter(k.b, leaf);
-  return emitScoreTangent(emitter, k.b, chain.modifiedScores,
-                          chain.scoreDot.getResult());
+  // As log2ScoreAt: every op of a matched score modification has a rule.
+  return *emitScoreTangent(emitter, k.b, chain.modifiedScores,
+                           chain.scoreDot.getResult());
 }
 
 Value VariantLowering::keepAt(Value q, Value kv) {
@@ -239,7 +240,8 @@ std::pair<Value, Value> VariantLowering::classifyBlock(Value qLo, Value qHi,
   BlockClassifier classifier(k, inputs);
   Value mayKeep, mayMask;
   for (tile::MaskOp mask : chain.masks) {
-    auto [t, f] = classifier.classify(mask.getKeep());
+    // As keepAt, relies on every op of a mask having its rule.
+    auto [t, f] = *classifier.classify(mask.getKeep());
     // A conjunction may be kept if every part may; it may be masked if any
     // part may.
     mayKeep = mayKeep ? k.andi(mayKeep, t) : t;

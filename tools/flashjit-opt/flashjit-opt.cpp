@@ -1,5 +1,6 @@
 //===- flashjit-opt.cpp - mlir-opt with the tile dialect and our passes ---===//
 
+#include "compiler/rules/TileOpRules.h"
 #include "compiler/transforms/Passes.h"
 #include "dialects/tile/TileDialect.h"
 #include "tools/ToolVersion.h"
@@ -33,6 +34,9 @@ int main(int argc, char **argv) {
                   mlir::arith::ArithDialect, mlir::math::MathDialect,
                   mlir::scf::SCFDialect, mlir::LLVM::LLVMDialect,
                   mlir::NVVM::NVVMDialect>();
+  // The tile ops' per-element, derivative and bounds rules, which
+  // tile-build-kernels and the test passes ask.
+  flashjit::registerTileOpRuleModels(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "flashjit optimizer driver\n", registry));
 }

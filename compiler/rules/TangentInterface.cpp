@@ -1,0 +1,5 @@
+//===- TangentInterface.cpp - tile ops' derivatives -----------------------===//
+
+#include "compiler/rules/TangentInterface.h"
+
+#include "compiler/rules/TangentInterface.cpp.inc"
