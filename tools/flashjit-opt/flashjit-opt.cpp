@@ -3,6 +3,7 @@
 #include "compiler/rules/TileOpRules.h"
 #include "compiler/transforms/Passes.h"
 #include "dialects/tile/TileDialect.h"
+#include "tests/lib/TestPasses.h"
 #include "tools/ToolVersion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -14,10 +15,6 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
-
-namespace flashjit::test {
-void registerTestPasses();
-} // namespace flashjit::test
 
 int main(int argc, char **argv) {
   flashjit::setToolVersionPrinter("flashjit-opt");
