@@ -101,345 +101,448 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
 // dK, dV: one key block (and one slice of the head dim) per thread block
 //===----------------------------------------------------------------------===//
 
-FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
-    ModuleOp module, const AttentionChain &matched, const Schedule &s,
-    InputType inputType, StringRef name) {
-  OpBuilder b(module.getContext());
-  AttentionChain chain = matched;
-  KernelBuilder k(b, chain.store.getLoc(), inputType);
-  const int d = s.headDim, BM = s.blockM, BN = s.blockN;
-  const int threads = s.numThreads(), split = s.headDimSplit;
-  const int dCols = d / split;
-  // K, V, Q and dO sit in the layout the engine reads; dQ's ldmatrix
-  // reads K in it too.
-  std::unique_ptr<MmaEngine> engine = mmaEngineOf(s);
-  const int rowElems = engine->sharedRowElements(d);
+namespace {
 
-  const bool withQuery = s.kind == KernelKind::backwardKeyValueQuery;
+/// One query head's stream of query blocks against this key block.
+struct HeadStream {
+  Value head, bh;
+  TensorView qView, dView;
+  /// Only query blocks in this range may be kept: the loop does not test
+  /// the rest.
+  BlockInterval kept;
+  Value keptBlocks, loopBegin, loopEnd;
+};
 
-  KernelArgs args(k);
-  BackwardArgs a = declareBackward(args);
-  TensorArgs dk = declareTensor(args, "dk"), dv = declareTensor(args, "dv");
-  unsigned dqAccumArg =
-      withQuery ? args.add("dq_accum", KernelArg::Kind::pointer) : 0;
-  VariantLowering variant(k, chain);
-  variant.declareArgs(args);
-  args.createKernel(module, name, threads);
+/// A stage's tiles: Q, dO, statistics.
+struct QueryTiles {
+  Value q, dout, stats;
+};
 
-  auto [tid, lane, warp] = threadPosition(k, threads);
-  Value headsQ = args.get(a.headsQ), headsKv = args.get(a.headsKv);
-  Value seqQ = args.get(a.seqQ), seqKv = args.get(a.seqKv);
-  Value group = k.divsi(headsQ, headsKv);
-  Value bhKv = k.blockIdY();
-  Value batch = k.divsi(bhKv, headsKv), headKv = k.remsi(bhKv, headsKv);
-  Value kvBlock = k.divsi(k.blockIdX(), k.c32(split));
-  Value slice = k.remsi(k.blockIdX(), k.c32(split));
-  Value kvStart = k.mul(kvBlock, k.c32(BN));
-  Value kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+/// A streamed block's recomputed scores and probabilities (P, and P_d as
+/// dropout leaves it, with its keep bits).
+struct BlockProbabilities {
+  ScoreElements el;
+  SmallVector<Value> p, pd, keep;
+};
 
-  TensorView kView = viewOf(k, args, a.k, batch, headKv);
-  TensorView vView = viewOf(k, args, a.v, batch, headKv);
+/// Builds dK/dV (with dQ's atomics for backwardKeyValueQuery) of one chain
+/// for one configuration.
+class KeyValueGradientBuilder {
+public:
+  KeyValueGradientBuilder(ModuleOp module, const AttentionChain &chain,
+                          const Schedule &s, InputType inputType)
+      : module(module), chain(chain), s(s), b(module.getContext()),
+        k(b, this->chain.store.getLoc(), inputType), engine(mmaEngineOf(s)),
+        variant(k, this->chain), d(s.headDim), BM(s.blockM), BN(s.blockN),
+        threads(s.numThreads()), split(s.headDimSplit), dCols(d / split),
+        tiles(dCols / 8), stages(s.numStages),
+        rowElems(engine->sharedRowElements(d)), stageElems(2 * BM * rowElems),
+        statsFloats(2 * BM),
+        withQuery(s.kind == KernelKind::backwardKeyValueQuery) {}
 
-  // Two stages (the warpgroup MMA with dQ only) double-buffer Q, dO and
-  // the statistics: the next query block streams into one while dK's
-  // product still reads the other, under dQ's product.
-  const int stages = s.numStages;
-  assert((stages == 1 || (stages == 2 && withQuery)) &&
-         "dK/dV streams one stage, two with the warpgroup MMA and dQ");
-  Value smem = k.dynamicSharedMemory(module);
-  Value kTile = smem;
-  Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
-  // Per stage: Q [BM, d], then dO [BM, d].
-  Value queryTiles = k.gep(vTile, k.element(), k.c32(BN * rowElems));
-  const int stageElems = 2 * BM * rowElems;
-  // dSᵀ [BN, BM], the A operand of dQ's product (with dQ only), then per
-  // stage the query block's row statistics [BM] x (log2 lse, delta).
-  Value dsTile = k.gep(queryTiles, k.element(), k.c32(stages * stageElems));
-  Value statsTiles = k.gep(dsTile, k.element(),
-                           k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
-  const int statsFloats = 2 * BM;
-  TileCopier copier(k, *engine, tid, threads, d);
-  copier.copy(kTile, BN, kView, kvStart, seqKv);
-  copier.copy(vTile, BN, vView, kvStart, seqKv);
-  copier.land(0);
+  KernelInfo build(StringRef name);
 
-  Value warpRow = k.mul(warp, k.c32(16));
-  Value rowBase = k.add(k.add(kvStart, warpRow), k.divsi(lane, k.c32(4)));
-  // The dK/dV columns this thread block owns: [slice * dCols, + dCols).
-  // Each slice is a compile-time column range, so the slices are emitted
-  // as the branches of a switch on `slice`.
-  const int tiles = dCols / 8;
-  SmallVector<Value> init = flattenAccumulators(zeroAccumulators(k, 2 * tiles));
+private:
+  void bindKeyBlock();
+  void carveSharedTiles();
+  SmallVector<Value> streamHeads(int colBase);
+  HeadStream streamOf(Value g);
+  Value queryStartOf(const HeadStream &h, Value i);
+  std::pair<Value, Value> classifyQueries(Value qStart);
+  QueryTiles tilesOf(Value stage);
+  void copyQueryBlock(const HeadStream &h, Value qStart, Value stage);
+  SmallVector<Value> visitQueryBlock(const HeadStream &h, int colBase, Value i,
+                                     ValueRange state, Value qStart, Value full,
+                                     Value stage);
+  BlockProbabilities probabilities(ArrayRef<Accumulator> scores,
+                                   Value statsTile, Value qStart, Value full);
+  SmallVector<Value> scoreGradients(const BlockProbabilities &bp,
+                                    ArrayRef<Accumulator> dpAcc,
+                                    Value statsTile);
+  std::pair<Value, Value> addQueryGradientStreamingNext(const HeadStream &h,
+                                                        int colBase, Value i,
+                                                        Value qStart,
+                                                        Value stage);
+  void writeGradients(int colBase, ValueRange results);
 
-  Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
+  ModuleOp module;
+  AttentionChain chain; // op handles, cheap to copy
+  const Schedule &s;
+  OpBuilder b;
+  KernelBuilder k;
+  std::unique_ptr<MmaEngine> engine;
+  VariantLowering variant;
+  const int d, BM, BN, threads, split, dCols, tiles, stages;
+  // K, V, Q and dO sit in the layout the engine reads; dQ's ldmatrix reads
+  // K in it too.
+  const int rowElems, stageElems, statsFloats;
+  const bool withQuery;
+
+  KernelArgs *args = nullptr;
+  BackwardArgs a;
+  TensorArgs dk, dv;
+  unsigned dqAccumArg = 0;
+  std::optional<TileCopier> copier;
+  Value tid, lane, warp, headsQ, headsKv, seqQ, seqKv, group, batch, headKv;
+  Value kvBlock, slice, kvStart, kvHi;
+  TensorView kView, vView;
+  Value kTile, vTile, queryTiles, dsTile, statsTiles;
+  Value warpRow, rowBase, numQBlocks, keysInBounds, lseLog2, deltaPtr;
+  Value rescale;
+  SmallVector<Value> init;
+};
+
+KernelInfo KeyValueGradientBuilder::build(StringRef name) {
+  KernelArgs kernelArgs(k);
+  args = &kernelArgs;
+  a = declareBackward(kernelArgs);
+  dk = declareTensor(kernelArgs, "dk");
+  dv = declareTensor(kernelArgs, "dv");
+  if (withQuery)
+    dqAccumArg = kernelArgs.add("dq_accum", KernelArg::Kind::pointer);
+  variant.declareArgs(kernelArgs);
+  kernelArgs.createKernel(module, name, threads);
+  bindKeyBlock();
+  carveSharedTiles();
+  copier.emplace(k, *engine, tid, threads, d);
+  copier->copy(kTile, BN, kView, kvStart, seqKv);
+  copier->copy(vTile, BN, vView, kvStart, seqKv);
+  copier->land(0);
+
+  warpRow = k.mul(warp, k.c32(16));
+  rowBase = k.add(k.add(kvStart, warpRow), k.divsi(lane, k.c32(4)));
+  init = flattenAccumulators(zeroAccumulators(k, 2 * tiles));
+  numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
   // Key rows past seqlen_kv (zero-filled K) are masked too: their P would
   // be exp(-lse), not finite for a very negative lse, and dQ would take
   // inf * 0 from them.
-  Value keysInBounds =
-      k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
-  Value lseLog2 = args.get(a.lseLog2), deltaPtr = args.get(a.delta);
-  Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
+  keysInBounds = k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
+  lseLog2 = args->get(a.lseLog2), deltaPtr = args->get(a.delta);
+  rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
 
-  auto body = [&](int colBase) -> SmallVector<Value> {
-    // Over the query heads that share this key head, then their blocks.
-    auto heads = scf::ForOp::create(
-        b, k.loc, k.c32(0), group, k.c32(1), init,
-        [&](OpBuilder &, Location, Value g, ValueRange outer) {
-          Value head = k.add(k.mul(headKv, group), g);
-          Value bh = k.add(k.mul(batch, headsQ), head);
-          variant.bind(args, batch, head, args.get(a.batch), headsQ, seqQ,
-                       seqKv, args.get(a.scale));
-          TensorView qView = viewOf(k, args, a.q, batch, head);
-          TensorView dView = viewOf(k, args, a.dout, batch, head);
-          // Only query blocks in this range may be kept: the loop does not
-          // test the rest.
-          BlockInterval kept = keptBlockRange(
-              k, variant, numQBlocks, BM, seqQ, [&](Value lo, Value hi) {
-                return variant.classifyBlock(lo, hi, kvStart, kvHi).first;
-              });
-          // With dQ the loop counts the kept blocks from a different start
-          // for each key block, so that the thread blocks' atomics do not
-          // all hit the same dQ rows at once; without, it runs over the
-          // block indices themselves.
-          Value keptBlocks = k.sub(kept.end, kept.begin);
-          Value loopBegin = withQuery ? k.c32(0) : kept.begin;
-          Value loopEnd = withQuery ? keptBlocks : kept.end;
-          auto queryStartOf = [&](Value i) {
-            Value block =
-                withQuery
-                    ? k.add(kept.begin, k.remsi(k.add(i, kvBlock), keptBlocks))
-                    : i;
-            return k.mul(block, k.c32(BM));
-          };
-          auto classifyQueries = [&](Value qStart) {
-            Value qHi =
-                k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
-            return variant.classifyBlock(qStart, qHi, kvStart, kvHi);
-          };
-          // A stage's tiles: Q, dO, statistics.
-          struct QueryTiles {
-            Value q, dout, stats;
-          };
-          auto tilesOf = [&](Value stage) {
-            Value q =
-                k.gep(queryTiles, k.element(), k.mul(stage, k.c32(stageElems)));
-            return QueryTiles{
-                q, k.gep(q, k.element(), k.c32(BM * rowElems)),
-                k.gep(statsTiles, k.f32(), k.mul(stage, k.c32(statsFloats)))};
-          };
-          // Stats, Q and dO of a query block into a stage.
-          auto copyQueryBlock = [&](Value qStart, Value stage) {
-            QueryTiles t = tilesOf(stage);
-            copyRowStats(k, t.stats, BM, tid, threads, lseLog2, deltaPtr, bh,
-                         seqQ, qStart);
-            copier.copy(t.q, BM, qView, qStart, seqQ);
-            copier.copy(t.dout, BM, dView, qStart, seqQ);
-          };
-          // With dQ, the loop also carries whether this block's copies were
-          // already issued by the previous one, and into which stage.
-          const int prefetchedIdx = 8 * tiles, stageIdx = 8 * tiles + 1;
-          SmallVector<Value> blockInit(outer.begin(), outer.end());
-          if (withQuery) {
-            blockInit.push_back(k.cbool(false));
-            blockInit.push_back(k.c32(0));
-          }
-          auto blocks = scf::ForOp::create(
-              b, k.loc, loopBegin, loopEnd, k.c32(1), blockInit,
-              [&](OpBuilder &, Location, Value i, ValueRange state) {
-                Value qStart = queryStartOf(i);
-                auto [mayKeep, mayMask] = classifyQueries(qStart);
-                Value inBounds =
-                    k.cmpi(CmpIPredicate::sle, k.add(qStart, k.c32(BM)), seqQ);
-                Value full =
-                    k.andi(k.andi(k.noti(mayMask), inBounds), keysInBounds);
-                Value prefetched =
-                    withQuery ? state[prefetchedIdx] : k.cbool(false);
-                Value stage = withQuery ? state[stageIdx] : k.c32(0);
-                Value nextKeep, nextStage;
-                auto ifKept = scf::IfOp::create(
-                    b, k.loc, mayKeep,
-                    [&](OpBuilder &, Location) {
-                      scf::IfOp::create(b, k.loc, k.noti(prefetched),
-                                        [&](OpBuilder &, Location) {
-                                          copyQueryBlock(qStart, stage);
-                                          scf::YieldOp::create(b, k.loc);
-                                        });
-                      copier.land(0);
-                      QueryTiles cur = tilesOf(stage);
-                      Value qTile = cur.q, dTile = cur.dout;
-                      Value statsTile = cur.stats;
-                      SmallVector<Accumulator> dV =
-                          accumulatorsAt(state, tiles, 0);
-                      SmallVector<Accumulator> dK =
-                          accumulatorsAt(state, tiles, 4 * tiles);
-
-                      // Sᵀ = K Qᵀ: rows are keys, columns queries. With
-                      // the warpgroup MMA at d 64, products overlap: dPᵀ =
-                      // V dOᵀ is issued right behind Sᵀ and runs under the
-                      // softmax, dV's under dSᵀ, dK's under dQ's. At d 128
-                      // each is waited for at once: in-flight accumulators
-                      // cannot spill, and ptxas spilled 68-168 bytes there.
-                      SmallVector<Value> dpInFlight;
-                      const bool overlap = engine->overlapsProducts(d);
-                      const bool dpUnderSoftmax = overlap;
-                      auto issueDp = [&] {
-                        dpInFlight = engine->issueScores(
-                            k, vTile, BN, warpRow, warp, lane, dTile, BM, d);
-                      };
-                      SmallVector<Value> sT = engine->issueScores(
-                          k, kTile, BN, warpRow, warp, lane, qTile, BM, d);
-                      if (dpUnderSoftmax)
-                        issueDp();
-                      engine->await(k, /*pending=*/dpUnderSoftmax ? 1 : 0,
-                                    {sT});
-                      SmallVector<Accumulator> scores = asAccumulatorTiles(sT);
-                      ScoreElements el = modifyAndMask(
-                          k, variant, scores, rowBase, qStart, lane, full, seqQ,
-                          /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
-                      SmallVector<Value> lse2 =
-                          columnStats(k, statsTile, BM, /*plane=*/0, lane);
-                      SmallVector<Value> p, pd, keep;
-                      for (size_t e = 0; e < el.scores.size(); ++e) {
-                        p.push_back(probability(k, el.scores[e], lse2[e]));
-                        if (variant.hasDropout()) {
-                          keep.push_back(
-                              variant.dropoutKeepAt(el.q[e], el.kv[e]));
-                          pd.push_back(k.select(
-                              keep.back(), k.fmul(p.back(), rescale), k.cf(0)));
-                        } else {
-                          pd.push_back(p.back());
-                        }
-                      }
-                      // dV += P_dᵀ dO (and dK += dSᵀ Q below), issued and
-                      // left in flight when the engine overlaps products.
-                      SmallVector<Value> dvInFlight, dkInFlight;
-                      auto issueAccumulate = [&](ArrayRef<Accumulator> acc,
-                                                 ArrayRef<Value> aValues,
-                                                 Value bTile) {
-                        return engine->issueAccumulate(
-                            k, [&](int c) { return packA(k, aValues, c); },
-                            bTile, BM, d, colBase, dCols, lane,
-                            flattenAccumulators(acc));
-                      };
-                      auto landAccumulators = [&] {
-                        engine->await(k, /*pending=*/0,
-                                      {dvInFlight, dkInFlight});
-                        if (!dvInFlight.empty())
-                          dV = accumulatorsAt(dvInFlight, tiles, 0);
-                        if (!dkInFlight.empty())
-                          dK = accumulatorsAt(dkInFlight, tiles, 0);
-                        dvInFlight.clear();
-                        dkInFlight.clear();
-                      };
-                      dvInFlight = issueAccumulate(dV, pd, dTile);
-                      if (!overlap)
-                        landAccumulators();
-                      // dPᵀ = V dOᵀ (when overlapped: issued before dV's
-                      // product, still in flight), then dSᵀ. Issued after
-                      // dV's, dPᵀ completes after it too.
-                      if (!dpUnderSoftmax)
-                        issueDp();
-                      engine->await(k, /*pending=*/dpUnderSoftmax ? 1 : 0,
-                                    {dpInFlight});
-                      SmallVector<Accumulator> dpAcc =
-                          asAccumulatorTiles(dpInFlight);
-                      SmallVector<Value> delta =
-                          columnStats(k, statsTile, BM, /*plane=*/1, lane);
-                      SmallVector<Value> ds;
-                      for (size_t e = 0; e < el.scores.size(); ++e) {
-                        Value dp = dpAcc[e / 4][e % 4];
-                        if (variant.hasDropout())
-                          dp = k.select(keep[e], k.fmul(dp, rescale), k.cf(0));
-                        ScoreTangent dmod = variant.scoreDerivativeAt(
-                            el.raw[e], el.q[e], el.kv[e]);
-                        ds.push_back(
-                            scoreGradient(k, p[e], dp, delta[e], dmod));
-                      }
-                      // dK += dSᵀ Q.
-                      dkInFlight = issueAccumulate(dK, ds, qTile);
-                      if (!overlap)
-                        landAccumulators();
-                      if (withQuery)
-                        storeScoreGradient(k, dsTile, BM, ds, warpRow, lane);
-                      // dV's and dK's products read this stage's dO and Q:
-                      // with one stage, done before the next block's copies
-                      // overwrite them.
-                      if (overlap && stages == 1)
-                        landAccumulators();
-                      if (withQuery) {
-                        // Every warp's dSᵀ is in place, and every warp is
-                        // done with the statistics and (one stage) with Q
-                        // and dO: the next kept block's copies stream in
-                        // under dQ's product.
-                        k.barrier();
-                        // (Decided here, not at the top: nothing of it is
-                        // live across the products.)
-                        Value iNext = k.add(i, k.c32(1));
-                        Value nextStart = queryStartOf(iNext);
-                        nextKeep =
-                            k.andi(k.cmpi(CmpIPredicate::slt, iNext, loopEnd),
-                                   classifyQueries(nextStart).first);
-                        nextStage =
-                            stages == 2 ? k.sub(k.c32(1), stage) : stage;
-                        scf::IfOp::create(
-                            b, k.loc, nextKeep, [&](OpBuilder &, Location) {
-                              copyQueryBlock(nextStart, nextStage);
-                              scf::YieldOp::create(b, k.loc);
-                            });
-                        addQueryGradient(k, s, dsTile, kTile,
-                                         engine->sharedLayout(), colBase, warp,
-                                         lane, args.get(dqAccumArg), bh, qStart,
-                                         seqQ);
-                      }
-                      // Two stages: dV's and dK's products ran under dQ's.
-                      if (overlap && stages == 2)
-                        landAccumulators();
-                      // The next block overwrites Q, dO and dSᵀ.
-                      k.barrier();
-                      SmallVector<Value> next = flattenAccumulators(dV);
-                      next.append(flattenAccumulators(dK));
-                      if (withQuery) {
-                        next.push_back(nextKeep);
-                        next.push_back(nextStage);
-                      }
-                      scf::YieldOp::create(b, k.loc, next);
-                    },
-                    [&](OpBuilder &, Location) {
-                      SmallVector<Value> next(state.begin(), state.end());
-                      if (withQuery)
-                        next[prefetchedIdx] = k.cbool(false);
-                      scf::YieldOp::create(b, k.loc, next);
-                    });
-                scf::YieldOp::create(b, k.loc, ifKept.getResults());
-              });
-          SmallVector<Value> accumulators(blocks.getResults());
-          accumulators.resize(8 * tiles);
-          scf::YieldOp::create(b, k.loc, accumulators);
-        });
-    SmallVector<Value> results(heads.getResults());
-    return results;
-  };
-
-  auto write = [&](int colBase, ValueRange results) {
-    TensorView dkView = viewOf(k, args, dk, batch, headKv);
-    TensorView dvView = viewOf(k, args, dv, batch, headKv);
-    storeAccumulatorRows(k, dvView, accumulatorsAt(results, tiles, 0), rowBase,
-                         seqKv, colBase, lane);
-    storeAccumulatorRows(k, dkView, accumulatorsAt(results, tiles, 4 * tiles),
-                         rowBase, seqKv, colBase, lane);
-  };
-
+  // The dK/dV columns this thread block owns: [slice * dCols, + dCols).
+  // Each slice is a compile-time column range, so the slices are emitted
+  // as the branches of a switch on `slice`.
   if (split == 1) {
-    write(0, body(0));
+    writeGradients(0, streamHeads(0));
   } else {
     for (int sl = 0; sl < split; ++sl) {
       Value mine = k.cmpi(CmpIPredicate::eq, slice, k.c32(sl));
       scf::IfOp::create(b, k.loc, mine, [&](OpBuilder &, Location) {
-        write(sl * dCols, body(sl * dCols));
+        writeGradients(sl * dCols, streamHeads(sl * dCols));
         scf::YieldOp::create(b, k.loc);
       });
     }
   }
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
-  return describeBackwardKernel(name, s.kind, s, args);
+  return describeBackwardKernel(name, s.kind, s, kernelArgs);
+}
+
+/// Who this thread is, which key block (and head-dim slice) of which
+/// (batch, key head) its thread block owns, and the views of K and V.
+void KeyValueGradientBuilder::bindKeyBlock() {
+  auto [tidValue, laneValue, warpValue] = threadPosition(k, threads);
+  tid = tidValue, lane = laneValue, warp = warpValue;
+  headsQ = args->get(a.headsQ), headsKv = args->get(a.headsKv);
+  seqQ = args->get(a.seqQ), seqKv = args->get(a.seqKv);
+  group = k.divsi(headsQ, headsKv);
+  Value bhKv = k.blockIdY();
+  batch = k.divsi(bhKv, headsKv), headKv = k.remsi(bhKv, headsKv);
+  kvBlock = k.divsi(k.blockIdX(), k.c32(split));
+  slice = k.remsi(k.blockIdX(), k.c32(split));
+  kvStart = k.mul(kvBlock, k.c32(BN));
+  kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+  kView = viewOf(k, *args, a.k, batch, headKv);
+  vView = viewOf(k, *args, a.v, batch, headKv);
+}
+
+/// K [BN, d], V [BN, d], per stage Q [BM, d] and dO [BM, d], dSᵀ [BN, BM]
+/// (the A operand of dQ's product, with dQ only), then per stage the query
+/// block's row statistics [BM] x (log2 lse, delta). Two stages (the
+/// warpgroup MMA with dQ only) double-buffer Q, dO and the statistics: the
+/// next query block streams into one while dK's product still reads the
+/// other, under dQ's product.
+void KeyValueGradientBuilder::carveSharedTiles() {
+  assert((stages == 1 || (stages == 2 && withQuery)) &&
+         "dK/dV streams one stage, two with the warpgroup MMA and dQ");
+  Value smem = k.dynamicSharedMemory(module);
+  kTile = smem;
+  vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
+  queryTiles = k.gep(vTile, k.element(), k.c32(BN * rowElems));
+  dsTile = k.gep(queryTiles, k.element(), k.c32(stages * stageElems));
+  statsTiles = k.gep(dsTile, k.element(),
+                     k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
+}
+
+/// Over the query heads that share this key head, then their blocks; the
+/// dK and dV accumulators of columns [colBase, colBase + dCols).
+SmallVector<Value> KeyValueGradientBuilder::streamHeads(int colBase) {
+  auto heads = scf::ForOp::create(
+      b, k.loc, k.c32(0), group, k.c32(1), init,
+      [&](OpBuilder &, Location, Value g, ValueRange outer) {
+        HeadStream h = streamOf(g);
+        // With dQ, the loop also carries whether this block's copies were
+        // already issued by the previous one, and into which stage.
+        const int prefetchedIdx = 8 * tiles, stageIdx = 8 * tiles + 1;
+        SmallVector<Value> blockInit(outer.begin(), outer.end());
+        if (withQuery) {
+          blockInit.push_back(k.cbool(false));
+          blockInit.push_back(k.c32(0));
+        }
+        auto blocks = scf::ForOp::create(
+            b, k.loc, h.loopBegin, h.loopEnd, k.c32(1), blockInit,
+            [&](OpBuilder &, Location, Value i, ValueRange state) {
+              Value qStart = queryStartOf(h, i);
+              auto [mayKeep, mayMask] = classifyQueries(qStart);
+              Value inBounds =
+                  k.cmpi(CmpIPredicate::sle, k.add(qStart, k.c32(BM)), seqQ);
+              Value full =
+                  k.andi(k.andi(k.noti(mayMask), inBounds), keysInBounds);
+              Value prefetched =
+                  withQuery ? state[prefetchedIdx] : k.cbool(false);
+              Value stage = withQuery ? state[stageIdx] : k.c32(0);
+              auto ifKept = scf::IfOp::create(
+                  b, k.loc, mayKeep,
+                  [&](OpBuilder &, Location) {
+                    scf::IfOp::create(b, k.loc, k.noti(prefetched),
+                                      [&](OpBuilder &, Location) {
+                                        copyQueryBlock(h, qStart, stage);
+                                        scf::YieldOp::create(b, k.loc);
+                                      });
+                    scf::YieldOp::create(b, k.loc,
+                                         visitQueryBlock(h, colBase, i, state,
+                                                         qStart, full, stage));
+                  },
+                  [&](OpBuilder &, Location) {
+                    SmallVector<Value> next(state.begin(), state.end());
+                    if (withQuery)
+                      next[prefetchedIdx] = k.cbool(false);
+                    scf::YieldOp::create(b, k.loc, next);
+                  });
+              scf::YieldOp::create(b, k.loc, ifKept.getResults());
+            });
+        SmallVector<Value> accumulators(blocks.getResults());
+        accumulators.resize(8 * tiles);
+        scf::YieldOp::create(b, k.loc, accumulators);
+      });
+  return SmallVector<Value>(heads.getResults());
+}
+
+/// Query head g of this key head's group: bound to the variant, its views,
+/// and the range of its query blocks the loop visits.
+HeadStream KeyValueGradientBuilder::streamOf(Value g) {
+  HeadStream h;
+  h.head = k.add(k.mul(headKv, group), g);
+  h.bh = k.add(k.mul(batch, headsQ), h.head);
+  variant.bind(*args, batch, h.head, args->get(a.batch), headsQ, seqQ, seqKv,
+               args->get(a.scale));
+  h.qView = viewOf(k, *args, a.q, batch, h.head);
+  h.dView = viewOf(k, *args, a.dout, batch, h.head);
+  h.kept =
+      keptBlockRange(k, variant, numQBlocks, BM, seqQ, [&](Value lo, Value hi) {
+        return variant.classifyBlock(lo, hi, kvStart, kvHi).first;
+      });
+  // With dQ the loop counts the kept blocks from a different start for
+  // each key block, so that the thread blocks' atomics do not all hit the
+  // same dQ rows at once; without, it runs over the block indices
+  // themselves.
+  h.keptBlocks = k.sub(h.kept.end, h.kept.begin);
+  h.loopBegin = withQuery ? k.c32(0) : h.kept.begin;
+  h.loopEnd = withQuery ? h.keptBlocks : h.kept.end;
+  return h;
+}
+
+Value KeyValueGradientBuilder::queryStartOf(const HeadStream &h, Value i) {
+  Value block =
+      withQuery ? k.add(h.kept.begin, k.remsi(k.add(i, kvBlock), h.keptBlocks))
+                : i;
+  return k.mul(block, k.c32(BM));
+}
+
+/// (may keep, may mask) of the query block from `qStart` against this key
+/// block.
+std::pair<Value, Value> KeyValueGradientBuilder::classifyQueries(Value qStart) {
+  Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
+  return variant.classifyBlock(qStart, qHi, kvStart, kvHi);
+}
+
+QueryTiles KeyValueGradientBuilder::tilesOf(Value stage) {
+  Value q = k.gep(queryTiles, k.element(), k.mul(stage, k.c32(stageElems)));
+  return QueryTiles{
+      q, k.gep(q, k.element(), k.c32(BM * rowElems)),
+      k.gep(statsTiles, k.f32(), k.mul(stage, k.c32(statsFloats)))};
+}
+
+/// Stats, Q and dO of a query block into a stage.
+void KeyValueGradientBuilder::copyQueryBlock(const HeadStream &h, Value qStart,
+                                             Value stage) {
+  QueryTiles t = tilesOf(stage);
+  copyRowStats(k, t.stats, BM, tid, threads, lseLog2, deltaPtr, h.bh, seqQ,
+               qStart);
+  copier->copy(t.q, BM, h.qView, qStart, seqQ);
+  copier->copy(t.dout, BM, h.dView, qStart, seqQ);
+}
+
+/// One kept query block: Sᵀ, P, dV += P_dᵀ dO, dPᵀ, dSᵀ, dK += dSᵀ Q, and
+/// with dQ its share of dQ while the next kept block streams in.
+SmallVector<Value> KeyValueGradientBuilder::visitQueryBlock(
+    const HeadStream &h, int colBase, Value i, ValueRange state, Value qStart,
+    Value full, Value stage) {
+  copier->land(0);
+  QueryTiles cur = tilesOf(stage);
+  SmallVector<Accumulator> dV = accumulatorsAt(state, tiles, 0);
+  SmallVector<Accumulator> dK = accumulatorsAt(state, tiles, 4 * tiles);
+
+  // Sᵀ = K Qᵀ: rows are keys, columns queries. When the engine overlaps
+  // products (the warpgroup MMA at d 64), dPᵀ = V dOᵀ is issued right
+  // behind Sᵀ and runs under the softmax, dV's under dSᵀ, dK's under dQ's.
+  const bool overlap = engine->overlapsProducts(d);
+  SmallVector<Value> dpInFlight;
+  auto issueDp = [&] {
+    dpInFlight =
+        engine->issueScores(k, vTile, BN, warpRow, warp, lane, cur.dout, BM, d);
+  };
+  SmallVector<Value> sT =
+      engine->issueScores(k, kTile, BN, warpRow, warp, lane, cur.q, BM, d);
+  if (overlap)
+    issueDp();
+  engine->await(k, /*pending=*/overlap ? 1 : 0, {sT});
+  BlockProbabilities bp =
+      probabilities(asAccumulatorTiles(sT), cur.stats, qStart, full);
+
+  // dV += P_dᵀ dO (and dK += dSᵀ Q below), left in flight when the engine
+  // overlaps products.
+  SmallVector<Value> dvInFlight, dkInFlight;
+  auto issueAccumulate = [&](ArrayRef<Accumulator> acc, ArrayRef<Value> aValues,
+                             Value bTile) {
+    return engine->issueAccumulate(
+        k, [&](int c) { return packA(k, aValues, c); }, bTile, BM, d, colBase,
+        dCols, lane, flattenAccumulators(acc));
+  };
+  auto landAccumulators = [&] {
+    engine->await(k, /*pending=*/0, {dvInFlight, dkInFlight});
+    if (!dvInFlight.empty())
+      dV = accumulatorsAt(dvInFlight, tiles, 0);
+    if (!dkInFlight.empty())
+      dK = accumulatorsAt(dkInFlight, tiles, 0);
+    dvInFlight.clear();
+    dkInFlight.clear();
+  };
+  dvInFlight = issueAccumulate(dV, bp.pd, cur.dout);
+  if (!overlap)
+    landAccumulators();
+  // dPᵀ = V dOᵀ (when overlapped: issued before dV's product, still in
+  // flight), then dSᵀ. Issued after dV's, dPᵀ completes after it too.
+  if (!overlap)
+    issueDp();
+  engine->await(k, /*pending=*/overlap ? 1 : 0, {dpInFlight});
+  SmallVector<Value> ds =
+      scoreGradients(bp, asAccumulatorTiles(dpInFlight), cur.stats);
+  // dK += dSᵀ Q.
+  dkInFlight = issueAccumulate(dK, ds, cur.q);
+  if (!overlap)
+    landAccumulators();
+  if (withQuery)
+    storeScoreGradient(k, dsTile, BM, ds, warpRow, lane);
+  // dV's and dK's products read this stage's dO and Q: with one stage,
+  // done before the next block's copies overwrite them.
+  if (overlap && stages == 1)
+    landAccumulators();
+  Value nextKeep, nextStage;
+  if (withQuery)
+    std::tie(nextKeep, nextStage) =
+        addQueryGradientStreamingNext(h, colBase, i, qStart, stage);
+  // Two stages: dV's and dK's products ran under dQ's.
+  if (overlap && stages == 2)
+    landAccumulators();
+  // The next block overwrites Q, dO and dSᵀ.
+  k.barrier();
+  SmallVector<Value> next = flattenAccumulators(dV);
+  next.append(flattenAccumulators(dK));
+  if (withQuery) {
+    next.push_back(nextKeep);
+    next.push_back(nextStage);
+  }
+  return next;
+}
+
+/// The block's scores, modified and masked, and P = exp2(score - lse)
+/// (and P_d: dropout's kept entries rescaled, the rest 0).
+BlockProbabilities KeyValueGradientBuilder::probabilities(
+    ArrayRef<Accumulator> scores, Value statsTile, Value qStart, Value full) {
+  BlockProbabilities bp;
+  bp.el = modifyAndMask(k, variant, scores, rowBase, qStart, lane, full, seqQ,
+                        /*rowsAreKeys=*/true, /*rowLimit=*/seqKv);
+  SmallVector<Value> lse2 = columnStats(k, statsTile, BM, /*plane=*/0, lane);
+  const ScoreElements &el = bp.el;
+  for (size_t e = 0; e < el.scores.size(); ++e) {
+    bp.p.push_back(probability(k, el.scores[e], lse2[e]));
+    if (variant.hasDropout()) {
+      bp.keep.push_back(variant.dropoutKeepAt(el.q[e], el.kv[e]));
+      bp.pd.push_back(
+          k.select(bp.keep.back(), k.fmul(bp.p.back(), rescale), k.cf(0)));
+    } else {
+      bp.pd.push_back(bp.p.back());
+    }
+  }
+  return bp;
+}
+
+/// dSᵀ per element from P, dPᵀ (dropped as P was), delta and the score
+/// modification's derivative.
+SmallVector<Value>
+KeyValueGradientBuilder::scoreGradients(const BlockProbabilities &bp,
+                                        ArrayRef<Accumulator> dpAcc,
+                                        Value statsTile) {
+  SmallVector<Value> delta = columnStats(k, statsTile, BM, /*plane=*/1, lane);
+  SmallVector<Value> ds;
+  const ScoreElements &el = bp.el;
+  for (size_t e = 0; e < el.scores.size(); ++e) {
+    Value dp = dpAcc[e / 4][e % 4];
+    if (variant.hasDropout())
+      dp = k.select(bp.keep[e], k.fmul(dp, rescale), k.cf(0));
+    ScoreTangent dmod = variant.scoreDerivativeAt(el.raw[e], el.q[e], el.kv[e]);
+    ds.push_back(scoreGradient(k, bp.p[e], dp, delta[e], dmod));
+  }
+  return ds;
+}
+
+/// With dQ: once every warp's dSᵀ is in place (and every warp is done with
+/// the statistics and, one stage, with Q and dO), the next kept block's
+/// copies stream in under dQ's product. Returns whether the next block was
+/// prefetched, and into which stage.
+std::pair<Value, Value> KeyValueGradientBuilder::addQueryGradientStreamingNext(
+    const HeadStream &h, int colBase, Value i, Value qStart, Value stage) {
+  k.barrier();
+  // (Decided here, not at the top: nothing of it is live across the
+  // products.)
+  Value iNext = k.add(i, k.c32(1));
+  Value nextStart = queryStartOf(h, iNext);
+  Value nextKeep = k.andi(k.cmpi(CmpIPredicate::slt, iNext, h.loopEnd),
+                          classifyQueries(nextStart).first);
+  Value nextStage = stages == 2 ? k.sub(k.c32(1), stage) : stage;
+  scf::IfOp::create(b, k.loc, nextKeep, [&](OpBuilder &, Location) {
+    copyQueryBlock(h, nextStart, nextStage);
+    scf::YieldOp::create(b, k.loc);
+  });
+  addQueryGradient(k, s, dsTile, kTile, engine->sharedLayout(), colBase, warp,
+                   lane, args->get(dqAccumArg), h.bh, qStart, seqQ);
+  return {nextKeep, nextStage};
+}
+
+void KeyValueGradientBuilder::writeGradients(int colBase, ValueRange results) {
+  TensorView dkView = viewOf(k, *args, dk, batch, headKv);
+  TensorView dvView = viewOf(k, *args, dv, batch, headKv);
+  storeAccumulatorRows(k, dvView, accumulatorsAt(results, tiles, 0), rowBase,
+                       seqKv, colBase, lane);
+  storeAccumulatorRows(k, dkView, accumulatorsAt(results, tiles, 4 * tiles),
+                       rowBase, seqKv, colBase, lane);
+}
+
+} // namespace
+
+FailureOr<KernelInfo> flashjit::buildBackwardKeyValueKernel(
+    ModuleOp module, const AttentionChain &chain, const Schedule &s,
+    InputType inputType, StringRef name) {
+  return KeyValueGradientBuilder(module, chain, s, inputType).build(name);
 }
