@@ -205,15 +205,10 @@ Expected<Schedule> forcedSchedule(const TargetInfo &target, Schedule s,
 /// query rows, so that each K and V block copied to shared memory feeds
 /// 128 rows, against 128 keys per step at d 128 and 64 at d 64; a plain
 /// variant at d 64 takes one warpgroup of 64 rows against 128 keys. Fewer
-/// keys where the variant's registers need it. Measured on the H100
-/// (bench/NOTES.md, entries 7 and 9): at d 128, 128 x 128 beats 128 x 64
-/// by 14-20% and 64 x 128 on causal by 3-7%; at d 64, 128 x 64 (122
-/// registers, two thread blocks per SM) beats 128 x 128 by 12-22%, and
-/// 64 x 128 (168 registers, three thread blocks of one warpgroup) beats
-/// 128 x 64 by 2-8% on causal and full (sliding window: 0-7% slower) but
-/// loses 11-43% where a score modification adds code per score (ALiBi,
-/// softcap). Fails where no shape fits, and the mma.sync forward is taken
-/// instead.
+/// keys where the variant's registers need it: each shape won on the H100
+/// where it is taken, and 64 x 128 loses where a score modification adds
+/// code per score (bench/NOTES.md, entries 7 and 9). Fails where no shape
+/// fits, and the mma.sync forward is taken instead.
 Expected<Schedule> warpgroupForwardSchedule(const TargetInfo &target,
                                             Schedule s,
                                             const ScheduleHints &hints) {
@@ -275,11 +270,10 @@ Schedule withKeyWarpgroups(const TargetInfo &target, Schedule s,
 }
 
 /// sm_90a's dK/dV with dQ (the default backward) for plain variants: two
-/// warpgroups own 128 key rows and stream 64 query rows per step. Measured on
-/// the H100 against the register-fitted 32 x 128 (d 128) and 32 x 64 (d 64)
-/// (bench/NOTES.md, entry 8): +11-15% at d 64, +11-14% at d 128, though at d
-/// 128 ptxas spills 48 bytes (the deterministic dK/dV, not measured so, spilled
-/// 80 for `document`). Fails (and the fitted schedule is taken) for a variant
+/// warpgroups own 128 key rows and stream 64 query rows per step, faster on
+/// the H100 than the register-fitted shapes at d 64 and 128 despite a small
+/// spill at d 128 (bench/NOTES.md, entry 8; the deterministic dK/dV is not
+/// taken so). Fails (and the fitted schedule is taken) for a variant
 /// with its own per-element code, a forced shape or tiling, or another
 /// head dim.
 Expected<Schedule> keyWarpgroupSchedule(const TargetInfo &target, Schedule s,
