@@ -109,8 +109,9 @@ TEST_P(GpuVariantTest, ForwardAndBackwardMatchTheReference) {
   auto [variant, headDim, dtype, target] = GetParam();
   std::shared_ptr<Runtime> runtime = target == Target::sm80 ? sm80Gpu() : gpu();
   ASSERT_TRUE(runtime) << "no runtime for sm_80 on " << gpu()->target();
-  if (target == Target::sm80)
+  if (target == Target::sm80) {
     ASSERT_EQ(runtime->target(), "sm_80");
+  }
   for (const Shape &s : kShapes) {
     RunConfig config;
     config.variant = variant;
