@@ -38,13 +38,11 @@ expectOnlyUsedBy(Value value, ArrayRef<Operation *> allowed, StringRef what) {
   return success();
 }
 
-FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
-  AttentionChain chain;
-  chain.store = program.getStore();
-  if (!chain.store)
-    return program.emitOpError() << "has no tile.store";
+namespace {
 
-  // o = dot(p, v)
+/// o = dot(p, v), p (possibly through dropout) from the softmax whose lse
+/// is stored; each feeds only its place in the chain.
+LogicalResult matchOutputSide(AttentionChain &chain) {
   chain.outputDot = expectDefinedBy<DotOp>(
       chain.store.getO(), chain.store,
       "O must be the product of the probabilities and V (tile.dot)");
@@ -104,7 +102,11 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
   if (chain.dropout && chain.dropout.getRate().isZero())
     chain.dropout = nullptr;
 
-  // Masks, innermost first once reversed.
+  return success();
+}
+
+/// The masks between the modified scores and the softmax, innermost first.
+void matchMasks(AttentionChain &chain) {
   Value scores = chain.softmax.getScores();
   while (auto mask = scores.getDefiningOp<MaskOp>()) {
     chain.masks.push_back(mask);
@@ -112,10 +114,14 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
   }
   std::reverse(chain.masks.begin(), chain.masks.end());
   chain.modifiedScores = scores;
+}
 
-  // The score modification: walk back from the modified scores to q·kᵀ.
-  // Every op on the way that depends on the scores must be elementwise.
-  llvm::SetVector<Operation *> slice;
+/// The score modification: walk back from the modified scores to q·kᵀ.
+/// Every op on the way that depends on the scores must be elementwise; they
+/// go into `slice`.
+LogicalResult matchScoreModification(AttentionChain &chain,
+                                     llvm::SetVector<Operation *> &slice) {
+  Value scores = chain.modifiedScores;
   SmallVector<Value> worklist{scores};
   while (!worklist.empty()) {
     Value value = worklist.pop_back_val();
@@ -159,9 +165,14 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
   if (!chain.q || !chain.k)
     return failure();
 
-  // The ops that read the scores, directly or through other such ops, feed
-  // only the chain; what they compute from indices and parameters alone may
-  // be shared with the masks.
+  return success();
+}
+
+/// The ops that read the scores, directly or through other such ops, feed
+/// only the chain; what they compute from indices and parameters alone may
+/// be shared with the masks.
+LogicalResult checkScoreUses(ProgramOp program, AttentionChain &chain,
+                             const llvm::SetVector<Operation *> &slice) {
   llvm::SmallPtrSet<Operation *, 16> dependent;
   for (Operation &op : program.getBody().front()) {
     if (!slice.contains(&op))
@@ -195,6 +206,23 @@ FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
                                   "modification")))
         return failure();
 
+  return success();
+}
+
+} // namespace
+
+FailureOr<AttentionChain> flashjit::matchAttentionChain(ProgramOp program) {
+  AttentionChain chain;
+  chain.store = program.getStore();
+  if (!chain.store)
+    return program.emitOpError() << "has no tile.store";
+  if (failed(matchOutputSide(chain)))
+    return failure();
+  matchMasks(chain);
+  llvm::SetVector<Operation *> slice;
+  if (failed(matchScoreModification(chain, slice)) ||
+      failed(checkScoreUses(program, chain, slice)))
+    return failure();
   // Keep the score modification in program order.
   for (Operation &op : program.getBody().front())
     if (slice.contains(&op))
