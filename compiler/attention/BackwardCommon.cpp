@@ -2,6 +2,10 @@
 
 #include "compiler/attention/BackwardCommon.h"
 
+#include "compiler/kernel/FragmentLayout.h"
+#include "compiler/kernel/SequenceInfo.h"
+#include "compiler/kernel/TileScheduler.h"
+
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -87,8 +91,8 @@ SmallVector<Accumulator> flashjit::accumulatorsAt(ValueRange values, int tiles,
 void flashjit::storeScoreGradient(KernelBuilder &k, Value dsTile, int queries,
                                   ArrayRef<Value> ds, Value warpRow,
                                   Value lane) {
-  Value key = k.add(warpRow, k.divsi(lane, k.c32(4)));
-  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  Value key = k.add(warpRow, fragmentRow(k, lane));
+  Value colInTile = fragmentColumn(k, lane);
   const int stride = sharedRowElements(queries);
   for (int n = 0; n < queries / 8; ++n)
     for (int half = 0; half < 2; ++half) {
@@ -114,7 +118,7 @@ void flashjit::copyRowStats(KernelBuilder &k, Value statsTile, int BM,
       Value t = k.select(isDelta, k.sub(j, k.c32(BM)), j);
       Value row = k.add(qStart, t);
       Value clamped = k.minsi(row, k.sub(seqQ, k.c32(1)));
-      Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(clamped));
+      Value index = SequenceInfo(seqQ).statisticIndex(k, bh, clamped);
       Value src = k.gep(k.select(isDelta, delta, lseLog2), k.f32(), index);
       Value bytes =
           k.select(k.cmpi(CmpIPredicate::slt, row, seqQ), k.c32(4), k.c32(0));
@@ -140,7 +144,7 @@ void flashjit::copyRowStats(KernelBuilder &k, Value statsTile, int BM,
 SmallVector<Value> flashjit::columnStats(KernelBuilder &k, Value statsTile,
                                          int BM, int plane, Value lane) {
   SmallVector<Value> out;
-  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  Value colInTile = fragmentColumn(k, lane);
   auto f32x2 = VectorType::get({2}, k.f32());
   for (int n = 0; n < BM / 8; ++n) {
     Value at = k.add(colInTile, k.c32(plane * BM + 8 * n));

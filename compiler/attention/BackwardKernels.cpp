@@ -3,9 +3,10 @@
 #include "compiler/attention/BackwardKernels.h"
 
 #include "compiler/attention/BackwardCommon.h"
+#include "compiler/kernel/FragmentLayout.h"
+#include "compiler/kernel/SequenceInfo.h"
+#include "compiler/kernel/TileScheduler.h"
 #include "compiler/lowering/KeptBlockRange.h"
-
-#include "compiler/lowering/KernelCommon.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -38,11 +39,12 @@ FailureOr<KernelInfo> flashjit::buildBackwardDeltaKernel(
   args.createKernel(module, name, threads);
 
   // One thread per row, 16 bytes at a time.
+  TileScheduler scheduler(s);
   Value tid = k.threadId(threads);
-  Value bh = k.blockIdY();
-  Value heads = args.get(headsArg), seq = args.get(seqArg);
-  Value batch = k.divsi(bh, heads), head = k.remsi(bh, heads);
-  Value row = k.add(k.mul(k.blockIdX(), k.c32(threads)), tid);
+  Value seq = args.get(seqArg);
+  SequenceInfo sequences(seq);
+  auto [bh, batch, head] = scheduler.head(k, args.get(headsArg));
+  Value row = scheduler.workItem(k, tid);
   TensorView oView = viewOf(k, args, o, batch, head);
   TensorView dView = viewOf(k, args, dout, batch, head);
   Value valid = k.cmpi(CmpIPredicate::slt, row, seq);
@@ -61,7 +63,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardDeltaKernel(
         sum = k.fadd(sum, k.fmul(at(ov), at(dv)));
       }
     }
-    Value index = k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row));
+    Value index = sequences.statisticIndex(k, bh, row);
     Value lse = k.load(k.f32(), k.gep(args.get(lseArg), k.f32(), index), 4);
     // The other kernels take exp2(score - lse) with no test for an empty
     // row (lse = -inf): +inf there makes every P of the row 0.
@@ -97,21 +99,20 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   variant.declareArgs(args);
   args.createKernel(module, name, threads);
 
+  TileScheduler scheduler(s);
   auto [tid, lane, warp] = threadPosition(k, threads);
   Value headsQ = args.get(a.headsQ), headsKv = args.get(a.headsKv);
   Value seqQ = args.get(a.seqQ), seqKv = args.get(a.seqKv);
-  auto [bh, batch, head, headKv] = queryHeadOf(k, headsQ, headsKv);
+  SequenceInfo seq(seqQ, seqKv);
+  auto [bh, batch, head, headKv] = scheduler.queryHead(k, headsQ, headsKv);
   variant.bind(args, batch, head, args.get(a.batch), headsQ, seqQ, seqKv,
                args.get(a.scale));
   TensorView qView = viewOf(k, args, a.q, batch, head);
   TensorView dView = viewOf(k, args, a.dout, batch, head);
   TensorView kView = viewOf(k, args, a.k, batch, headKv);
   TensorView vView = viewOf(k, args, a.v, batch, headKv);
-  // Query blocks in reverse, the longest first (as in the forward).
-  Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
-  Value qStart =
-      k.mul(k.sub(k.sub(numQBlocks, k.c32(1)), k.blockIdX()), k.c32(BM));
-  Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
+  Value qStart = scheduler.queryBlockStart(k, seq);
+  Value qHi = seq.lastQueryRow(k, qStart, BM);
 
   Value smem = k.dynamicSharedMemory(module);
   Value qTile = smem;
@@ -124,19 +125,19 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   k.barrier();
 
   Value warpRow = k.mul(warp, k.c32(16));
-  Value rowBase = k.add(k.add(qStart, warpRow), k.divsi(lane, k.c32(4)));
+  Value rowBase = k.add(k.add(qStart, warpRow), fragmentRow(k, lane));
   Value rowLse[2], rowDelta[2];
   for (int r = 0; r < 2; ++r) {
     Value row = k.add(rowBase, k.c32(8 * r));
     Value clamped = k.maxsi(k.minsi(row, k.sub(seqQ, k.c32(1))), k.c32(0));
-    Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(clamped));
+    Value index = seq.statisticIndex(k, bh, clamped);
     rowLse[r] = k.load(k.f32(), k.gep(args.get(a.lseLog2), k.f32(), index), 4);
     rowDelta[r] = k.load(k.f32(), k.gep(args.get(a.delta), k.f32(), index), 4);
   }
   Value rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
   const int tiles = d / 8;
 
-  Value numBlocks = k.divsi(k.add(seqKv, k.c32(BN - 1)), k.c32(BN));
+  Value numBlocks = seq.keyBlocks(k, BN);
   // Only key blocks in this range may be kept: the loop does not test the
   // rest.
   BlockInterval kept =
@@ -148,11 +149,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
       flattenAccumulators(zeroAccumulators(k, tiles)),
       [&](OpBuilder &, Location, Value j, ValueRange state) {
         Value kvStart = k.mul(j, k.c32(BN));
-        Value kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+        Value kvHi = seq.lastKeyRow(k, kvStart, BN);
         auto [mayKeep, mayMask] =
             variant.classifyBlock(qStart, qHi, kvStart, kvHi);
-        Value inBounds =
-            k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
+        Value inBounds = seq.keyBlockInBounds(k, kvStart, BN);
         Value full = k.andi(k.noti(mayMask), inBounds);
         auto ifKept = scf::IfOp::create(
             b, k.loc, mayKeep,
@@ -229,10 +229,11 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryConvertKernel(
   // Each thread converts 8 consecutive elements of one row: coalesced
   // 32-byte reads and 16-byte writes.
   const int chunks = d / 8;
-  Value bh = k.blockIdY();
-  Value heads = args.get(headsArg), seq = args.get(seqArg);
-  Value batch = k.divsi(bh, heads), head = k.remsi(bh, heads);
-  Value index = k.add(k.mul(k.blockIdX(), k.c32(threads)), k.threadId(threads));
+  TileScheduler scheduler(s);
+  Value seq = args.get(seqArg);
+  SequenceInfo sequences(seq);
+  auto [bh, batch, head] = scheduler.head(k, args.get(headsArg));
+  Value index = scheduler.workItem(k, k.threadId(threads));
   Value row = k.divsi(index, k.c32(chunks));
   Value col = k.mul(k.remsi(index, k.c32(chunks)), k.c32(8));
   TensorView dqView = viewOf(k, args, dq, batch, head);
@@ -240,8 +241,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryConvertKernel(
   scf::IfOp::create(b, k.loc, valid, [&](OpBuilder &, Location) {
     Value from =
         k.gep(args.get(accumArg), k.f32(),
-              k.add(k.mul(k.add(k.mul(k.ext64(bh), k.ext64(seq)), k.ext64(row)),
-                          k.c64(d)),
+              k.add(k.mul(sequences.statisticIndex(k, bh, row), k.c64(d)),
                     k.ext64(col)));
     auto f32x4 = VectorType::get({4}, k.f32());
     SmallVector<Value> values;

@@ -19,7 +19,10 @@
 
 #include "compiler/attention/OnlineSoftmax.h"
 #include "compiler/kernel/CopyPipeline.h"
+#include "compiler/kernel/FragmentLayout.h"
 #include "compiler/kernel/MmaEngine.h"
+#include "compiler/kernel/SequenceInfo.h"
+#include "compiler/kernel/TileScheduler.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -112,7 +115,7 @@ public:
                  const Schedule &s, InputType inputType)
       : module(module), chain(chain), s(s), b(module.getContext()),
         k(b, this->chain.store.getLoc(), inputType), engine(mmaEngineOf(s)),
-        variant(k, this->chain) {}
+        scheduler(s), variant(k, this->chain) {}
 
   KernelInfo build(StringRef name);
 
@@ -134,8 +137,10 @@ private:
   OpBuilder b;
   KernelBuilder k;
   std::unique_ptr<MmaEngine> engine;
+  TileScheduler scheduler;
   VariantLowering variant;
   std::optional<TileCopier> copier;
+  std::optional<SequenceInfo> seq;
   KernelArgs *args = nullptr;
 
   Value lane, warp, bh, seqQ, seqKv, qStart, numBlocks;
@@ -165,7 +170,7 @@ KernelInfo ForwardBuilder::build(StringRef name) {
   placeRows();
 
   // Which key blocks to visit, from the mask's interval classification.
-  numBlocks = k.divsi(k.add(seqKv, k.c32(s.blockN - 1)), k.c32(s.blockN));
+  numBlocks = seq->keyBlocks(k, s.blockN);
   // Every block is tested: bounding the loop made the sliding-window
   // forward 20% faster but tipped ALiBi-causal's d 64 kernel into a slower
   // schedule (bench/NOTES.md, entry 10).
@@ -177,8 +182,7 @@ KernelInfo ForwardBuilder::build(StringRef name) {
         ForwardLoopState state = ForwardLoopState::of(values, tiles, oValues);
         Value kvStart = k.mul(j, k.c32(s.blockN));
         auto [mayKeep, mayMask] = classifyAt(j);
-        Value inBounds =
-            k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(s.blockN)), seqKv);
+        Value inBounds = seq->keyBlockInBounds(k, kvStart, s.blockN);
         Value full = k.andi(k.noti(mayMask), inBounds);
         // Whether the next block is kept decides whether its K can be
         // prefetched while this block's P V runs.
@@ -212,21 +216,17 @@ void ForwardBuilder::bindBlock(const ForwardArgs &a) {
   lane = laneId, warp = warpId;
   copier.emplace(k, *engine, tid, s.numThreads(), s.headDim);
   Value headsQ = args->get(a.headsQ), headsKv = args->get(a.headsKv);
-  auto [bhIndex, batch, head, headKv] = queryHeadOf(k, headsQ, headsKv);
+  auto [bhIndex, batch, head, headKv] = scheduler.queryHead(k, headsQ, headsKv);
   bh = bhIndex;
   seqQ = args->get(a.seqlenQ), seqKv = args->get(a.seqlenKv);
+  seq.emplace(seqQ, seqKv);
   variant.bind(*args, batch, head, args->get(a.batch), headsQ, seqQ, seqKv,
                args->get(a.scale));
   qView = viewOf(k, *args, a.q, batch, head);
   kView = viewOf(k, *args, a.k, batch, headKv);
   vView = viewOf(k, *args, a.v, batch, headKv);
   oView = viewOf(k, *args, a.o, batch, head);
-  // Query blocks in reverse: under a causal mask the last blocks visit the
-  // most keys, and blocks are dispatched in order of blockIdx.x, so the
-  // longest start first and the shortest fill the tail of the grid.
-  const int BM = s.blockM;
-  Value numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
-  qStart = k.mul(k.sub(k.sub(numQBlocks, k.c32(1)), k.blockIdX()), k.c32(BM));
+  qStart = scheduler.queryBlockStart(k, *seq);
 }
 
 /// This thread's rows and columns in the m16n8 fragments: each warp owns
@@ -237,18 +237,18 @@ void ForwardBuilder::placeRows() {
   Value warpRow = k.mul(warp, k.c32(16 * M));
   for (int mt = 0; mt < M; ++mt) {
     tileRow.push_back(mt == 0 ? warpRow : k.add(warpRow, k.c32(16 * mt)));
-    row0.push_back(k.add(k.add(qStart, tileRow[mt]), k.divsi(lane, k.c32(4))));
+    row0.push_back(k.add(k.add(qStart, tileRow[mt]), fragmentRow(k, lane)));
     row1.push_back(k.add(row0[mt], k.c32(8)));
   }
-  colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  colInTile = fragmentColumn(k, lane);
   qLo = qStart;
-  qHi = k.sub(k.minsi(k.add(qStart, k.c32(s.blockM)), seqQ), k.c32(1));
+  qHi = seq->lastQueryRow(k, qStart, s.blockM);
 }
 
 /// (may keep, may mask) of key block j against this query block.
 std::pair<Value, Value> ForwardBuilder::classifyAt(Value j) {
   Value start = k.mul(j, k.c32(s.blockN));
-  Value hi = k.sub(k.minsi(k.add(start, k.c32(s.blockN)), seqKv), k.c32(1));
+  Value hi = seq->lastKeyRow(k, start, s.blockN);
   return variant.classifyBlock(qLo, qHi, start, hi);
 }
 
@@ -348,10 +348,9 @@ void ForwardBuilder::storeOutput(const ForwardLoopState &final, Value lse) {
           Value col = k.add(k.c32(t * 8), colInTile);
           k.store(packed, k.gep(outRow, k.element(), col), 4);
         }
-        Value writer =
-            k.cmpi(CmpIPredicate::eq, k.remsi(lane, k.c32(4)), k.c32(0));
+        Value writer = leadsFragmentRow(k, lane);
         scf::IfOp::create(b, k.loc, writer, [&](OpBuilder &, Location) {
-          Value index = k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row));
+          Value index = seq->statisticIndex(k, bh, row);
           k.store(done.lse, k.gep(lse, k.f32(), index), 4);
           scf::YieldOp::create(b, k.loc);
         });

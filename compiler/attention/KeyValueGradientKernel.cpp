@@ -11,7 +11,10 @@
 #include "compiler/attention/BackwardCommon.h"
 #include "compiler/attention/BackwardKernels.h"
 #include "compiler/kernel/CopyPipeline.h"
+#include "compiler/kernel/FragmentLayout.h"
 #include "compiler/kernel/MmaEngine.h"
+#include "compiler/kernel/SequenceInfo.h"
+#include "compiler/kernel/TileScheduler.h"
 #include "compiler/lowering/KeptBlockRange.h"
 #include "compiler/lowering/WarpgroupMma.h"
 
@@ -45,7 +48,7 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
     run /= 2;
   const int unitsPerRow = colTiles / run, units = rowTiles * unitsPerRow;
   const int warps = s.numWarps;
-  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  Value colInTile = fragmentColumn(k, lane);
   for (int round = 0; round * warps < units; ++round) {
     Value unit = k.add(warp, k.c32(round * warps));
     auto body = [&] {
@@ -64,13 +67,13 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
             },
             /*swizzledRows=*/kLayout == SharedLayout::swizzled ? BN : 0);
       }
-      Value rowBase = k.add(k.add(qStart, m0), k.divsi(lane, k.c32(4)));
+      Value rowBase = k.add(k.add(qStart, m0), fragmentRow(k, lane));
       for (int half = 0; half < 2; ++half) {
         Value row = k.add(rowBase, k.c32(8 * half));
         Value valid = k.cmpi(CmpIPredicate::slt, row, seqQ);
         scf::IfOp::create(k.b, k.loc, valid, [&](OpBuilder &, Location) {
-          Value rowStart = k.mul(
-              k.add(k.mul(k.ext64(bh), k.ext64(seqQ)), k.ext64(row)), k.c64(d));
+          Value rowStart =
+              k.mul(SequenceInfo(seqQ).statisticIndex(k, bh, row), k.c64(d));
           for (int t = 0; t < run; ++t) {
             Value col = k.add(k.add(col0, k.c32(8 * t)), colInTile);
             k.atomicAddPair(
@@ -183,6 +186,7 @@ private:
   TensorArgs dk, dv;
   unsigned dqAccumArg = 0;
   std::optional<TileCopier> copier;
+  std::optional<SequenceInfo> seq;
   Value tid, lane, warp, headsQ, headsKv, seqQ, seqKv, group, batch, headKv;
   Value kvBlock, slice, kvStart, kvHi;
   TensorView kView, vView;
@@ -210,13 +214,13 @@ KernelInfo KeyValueGradientBuilder::build(StringRef name) {
   copier->land(0);
 
   warpRow = k.mul(warp, k.c32(16));
-  rowBase = k.add(k.add(kvStart, warpRow), k.divsi(lane, k.c32(4)));
+  rowBase = k.add(k.add(kvStart, warpRow), fragmentRow(k, lane));
   init = flattenAccumulators(zeroAccumulators(k, 2 * tiles));
-  numQBlocks = k.divsi(k.add(seqQ, k.c32(BM - 1)), k.c32(BM));
+  numQBlocks = seq->queryBlocks(k, BM);
   // Key rows past seqlen_kv (zero-filled K) are masked too: their P would
   // be exp(-lse), not finite for a very negative lse, and dQ would take
   // inf * 0 from them.
-  keysInBounds = k.cmpi(CmpIPredicate::sle, k.add(kvStart, k.c32(BN)), seqKv);
+  keysInBounds = seq->keyBlockInBounds(k, kvStart, BN);
   lseLog2 = args->get(a.lseLog2), deltaPtr = args->get(a.delta);
   rescale = k.cf(1.0f / (1.0f - float(variant.dropoutRate())));
 
@@ -245,13 +249,13 @@ void KeyValueGradientBuilder::bindKeyBlock() {
   tid = tidValue, lane = laneValue, warp = warpValue;
   headsQ = args->get(a.headsQ), headsKv = args->get(a.headsKv);
   seqQ = args->get(a.seqQ), seqKv = args->get(a.seqKv);
+  seq.emplace(seqQ, seqKv);
   group = k.divsi(headsQ, headsKv);
-  Value bhKv = k.blockIdY();
-  batch = k.divsi(bhKv, headsKv), headKv = k.remsi(bhKv, headsKv);
-  kvBlock = k.divsi(k.blockIdX(), k.c32(split));
-  slice = k.remsi(k.blockIdX(), k.c32(split));
+  KeyBlockWork work = TileScheduler(s).keyBlock(k, headsKv);
+  batch = work.batch, headKv = work.headKv;
+  kvBlock = work.keyBlock, slice = work.slice;
   kvStart = k.mul(kvBlock, k.c32(BN));
-  kvHi = k.sub(k.minsi(k.add(kvStart, k.c32(BN)), seqKv), k.c32(1));
+  kvHi = seq->lastKeyRow(k, kvStart, BN);
   kView = viewOf(k, *args, a.k, batch, headKv);
   vView = viewOf(k, *args, a.v, batch, headKv);
 }
@@ -294,8 +298,7 @@ SmallVector<Value> KeyValueGradientBuilder::streamHeads(int colBase) {
             [&](OpBuilder &, Location, Value i, ValueRange state) {
               Value qStart = queryStartOf(h, i);
               auto [mayKeep, mayMask] = classifyQueries(qStart);
-              Value inBounds =
-                  k.cmpi(CmpIPredicate::sle, k.add(qStart, k.c32(BM)), seqQ);
+              Value inBounds = seq->queryBlockInBounds(k, qStart, BM);
               Value full =
                   k.andi(k.andi(k.noti(mayMask), inBounds), keysInBounds);
               Value prefetched =
@@ -362,7 +365,7 @@ Value KeyValueGradientBuilder::queryStartOf(const HeadStream &h, Value i) {
 /// (may keep, may mask) of the query block from `qStart` against this key
 /// block.
 std::pair<Value, Value> KeyValueGradientBuilder::classifyQueries(Value qStart) {
-  Value qHi = k.sub(k.minsi(k.add(qStart, k.c32(BM)), seqQ), k.c32(1));
+  Value qHi = seq->lastQueryRow(k, qStart, BM);
   return variant.classifyBlock(qStart, qHi, kvStart, kvHi);
 }
 

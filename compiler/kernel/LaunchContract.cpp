@@ -20,28 +20,6 @@ const char *flashjit::stringifyKernelArgKind(KernelArg::Kind kind) {
   return "?";
 }
 
-GridRule flashjit::gridRuleOf(const Schedule &s) {
-  switch (s.kind) {
-  case KernelKind::forward:
-  case KernelKind::backwardQuery:
-    return {GridRule::Rows::seqlenQ, s.blockM, 1, false};
-  case KernelKind::backwardDelta:
-    return {GridRule::Rows::seqlenQ, s.numThreads(), 1, false};
-  case KernelKind::backwardKeyValue:
-  case KernelKind::backwardKeyValueQuery:
-    return {GridRule::Rows::seqlenKv, s.blockN, s.headDimSplit, true};
-  case KernelKind::backwardQueryConvert: // 8 elements per thread
-    return {GridRule::Rows::queryElementsBy8, s.numThreads(), 1, false};
-  }
-  return {};
-}
-
-KernelInfo flashjit::describeKernel(std::string name, const Schedule &schedule,
-                                    std::vector<KernelArg> args) {
-  return {std::move(name), schedule.kind, schedule, gridRuleOf(schedule),
-          std::move(args)};
-}
-
 std::vector<WorkspaceBuffer>
 flashjit::workspaceOf(const std::vector<Schedule> &schedules) {
   auto has = [&](KernelKind kind) {

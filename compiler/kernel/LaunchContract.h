@@ -42,9 +42,6 @@ struct GridRule {
   bool operator==(const GridRule &) const = default;
 };
 
-/// The grid a kernel of the schedule's kind is built for.
-GridRule gridRuleOf(const Schedule &schedule);
-
 /// One kernel of a compiled pass.
 struct KernelInfo {
   std::string name; ///< the PTX entry
@@ -53,10 +50,6 @@ struct KernelInfo {
   GridRule grid;
   std::vector<KernelArg> args;
 };
-
-/// The kernel the lowering built: `grid` from the schedule's kind.
-KernelInfo describeKernel(std::string name, const Schedule &schedule,
-                          std::vector<KernelArg> args);
 
 /// An f32 buffer the runtime allocates on the launch's stream for the
 /// whole pass, whose address goes to every parameter of its name.

@@ -2,6 +2,8 @@
 
 #include "compiler/lowering/KernelCommon.h"
 
+#include "compiler/kernel/FragmentLayout.h"
+
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <limits>
@@ -13,15 +15,6 @@ using arith::CmpIPredicate;
 ThreadPosition flashjit::threadPosition(KernelBuilder &k, int numThreads) {
   Value tid = k.threadId(numThreads);
   return {tid, k.remsi(tid, k.c32(32)), k.divsi(tid, k.c32(32))};
-}
-
-QueryHead flashjit::queryHeadOf(KernelBuilder &k, Value headsQ, Value headsKv) {
-  QueryHead h;
-  h.bh = k.blockIdY();
-  h.batch = k.divsi(h.bh, headsQ);
-  h.head = k.remsi(h.bh, headsQ);
-  h.headKv = k.divsi(h.head, k.divsi(headsQ, headsKv));
-  return h;
 }
 
 TensorArgs flashjit::declareTensor(KernelArgs &args, const std::string &name) {
@@ -93,7 +86,7 @@ ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
                                       Value colLimit, bool rowsAreKeys,
                                       Value rowLimit) {
   ScoreElements e;
-  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  Value colInTile = fragmentColumn(k, lane);
   for (size_t n = 0; n < acc.size(); ++n)
     for (int i = 0; i < 4; ++i) {
       Value row = i < 2 ? rowBase : k.add(rowBase, k.c32(8));
@@ -144,7 +137,7 @@ void flashjit::storeAccumulatorRows(KernelBuilder &k, const TensorView &view,
                                     ArrayRef<Accumulator> acc, Value rowBase,
                                     Value limit, int colBase, Value lane,
                                     ArrayRef<Value> scale) {
-  Value colInTile = k.mul(k.remsi(lane, k.c32(4)), k.c32(2));
+  Value colInTile = fragmentColumn(k, lane);
   for (int r = 0; r < 2; ++r) {
     Value row = k.add(rowBase, k.c32(8 * r));
     Value valid = k.cmpi(CmpIPredicate::slt, row, limit);

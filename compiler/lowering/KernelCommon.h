@@ -13,15 +13,6 @@ struct ThreadPosition {
 };
 ThreadPosition threadPosition(KernelBuilder &k, int numThreads);
 
-/// The (batch, query head) of a thread block whose grid's y runs over
-/// B * Hq, and the key head that query head reads (Hq / Hkv query heads
-/// share one under grouped-query attention).
-struct QueryHead {
-  mlir::Value bh, batch, head, headKv;
-};
-QueryHead queryHeadOf(KernelBuilder &k, mlir::Value headsQ,
-                      mlir::Value headsKv);
-
 /// The parameters of a strided [B, H, N, D] tensor.
 struct TensorArgs {
   unsigned ptr, batchStride, headStride, rowStride;

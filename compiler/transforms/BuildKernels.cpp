@@ -4,6 +4,7 @@
 #include "compiler/attention/BackwardKernels.h"
 #include "compiler/attention/ForwardKernel.h"
 #include "compiler/kernel/KernelConfig.h"
+#include "compiler/kernel/TileScheduler.h"
 #include "compiler/transforms/KernelPasses.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

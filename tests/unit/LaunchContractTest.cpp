@@ -3,6 +3,7 @@
 #include "compiler/kernel/LaunchContract.h"
 #include "compiler/Compiler.h"
 #include "compiler/kernel/KernelMetadata.h"
+#include "compiler/kernel/TileScheduler.h"
 #include "flashjit/kernels.h"
 
 #include <gtest/gtest.h>
@@ -84,7 +85,7 @@ TEST(LaunchContract, JsonRoundTripsEveryField) {
       EXPECT_EQ(b.name, a.name);
       EXPECT_EQ(b.kind, a.kind);
       EXPECT_EQ(b.grid, a.grid) << a.name;
-      EXPECT_EQ(b.grid, gridRuleOf(a.schedule)) << a.name;
+      EXPECT_EQ(b.grid, TileScheduler(a.schedule).grid()) << a.name;
       EXPECT_EQ(b.schedule.numThreads(), a.schedule.numThreads());
       EXPECT_EQ(b.schedule.sharedMemoryBytes, a.schedule.sharedMemoryBytes);
       ASSERT_EQ(b.args.size(), a.args.size());
