@@ -3,6 +3,8 @@
 #include "compiler/attention/BackwardKernels.h"
 
 #include "compiler/attention/BackwardCommon.h"
+#include "compiler/attention/StreamingLoop.h"
+#include "compiler/kernel/CopyPipeline.h"
 #include "compiler/kernel/FragmentLayout.h"
 #include "compiler/kernel/SequenceInfo.h"
 #include "compiler/kernel/TileScheduler.h"
@@ -90,7 +92,7 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   KernelBuilder k(b, chain.store.getLoc(), inputType);
   const int d = s.headDim, BM = s.blockM, BN = s.blockN;
   const int threads = s.numThreads();
-  const int rowElems = sharedRowElements(d);
+  std::unique_ptr<MmaEngine> engine = mmaEngineOf(s);
 
   KernelArgs args(k);
   BackwardArgs a = declareBackward(args);
@@ -114,15 +116,15 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   Value qStart = scheduler.queryBlockStart(k, seq);
   Value qHi = seq.lastQueryRow(k, qStart, BM);
 
-  Value smem = k.dynamicSharedMemory(module);
-  Value qTile = smem;
-  Value dTile = k.gep(qTile, k.element(), k.c32(BM * rowElems));
-  Value kTile = k.gep(dTile, k.element(), k.c32(BM * rowElems));
-  Value vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
-  copyRows(k, qTile, BM, d, tid, threads, qView, qStart, seqQ);
-  copyRows(k, dTile, BM, d, tid, threads, dView, qStart, seqQ);
-  k.waitGroup(0);
-  k.barrier();
+  // Shared memory: Q and dO [BM, d] resident, K and V [BN, d] streamed.
+  SmallVector<Value> shared = carveSharedTiles(k, module, {BM, BM, BN, BN},
+                                               engine->sharedRowElements(d));
+  Value qTile = shared[0], dTile = shared[1], kTile = shared[2],
+        vTile = shared[3];
+  TileCopier copier(k, *engine, tid, threads, d);
+  copier.copy(qTile, BM, qView, qStart, seqQ);
+  copier.copy(dTile, BM, dView, qStart, seqQ);
+  copier.land(0);
 
   Value warpRow = k.mul(warp, k.c32(16));
   Value rowBase = k.add(k.add(qStart, warpRow), fragmentRow(k, lane));
@@ -138,71 +140,63 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   const int tiles = d / 8;
 
   Value numBlocks = seq.keyBlocks(k, BN);
+  auto classify = [&](Value lo, Value hi) {
+    return variant.classifyBlock(qStart, qHi, lo, hi);
+  };
   // Only key blocks in this range may be kept: the loop does not test the
   // rest.
   BlockInterval kept =
       keptBlockRange(k, variant, numBlocks, BN, seqKv, [&](Value lo, Value hi) {
-        return variant.classifyBlock(qStart, qHi, lo, hi).first;
+        return classify(lo, hi).first;
       });
-  auto loop = scf::ForOp::create(
-      b, k.loc, kept.begin, kept.end, k.c32(1),
+  StreamingLoop loop(k, seq, StreamingLoop::Side::keys, BN, kept, classify);
+  // dS of one kept key block, from S and dP recomputed.
+  auto scoreGradients = [&](const StreamedBlock &block) {
+    ScoreElements el = modifyAndMask(
+        k, variant,
+        engine->scores(k, qTile, BM, {warpRow}, warp, lane, kTile, BN, d)[0],
+        rowBase, block.start, lane, block.full, seqKv, /*rowsAreKeys=*/false);
+    SmallVector<Accumulator> dpAcc =
+        engine->scores(k, dTile, BM, {warpRow}, warp, lane, vTile, BN, d)[0];
+    SmallVector<Value> ds;
+    for (size_t e = 0; e < el.scores.size(); e += 2) {
+      int r = (e % 4) / 2;
+      Value dp[2] = {dpAcc[e / 4][e % 4], dpAcc[e / 4][e % 4 + 1]};
+      if (variant.hasDropout()) {
+        auto [keep0, keep1] = variant.dropoutKeepPair(el.q[e], el.kv[e]);
+        dp[0] = k.select(keep0, k.fmul(dp[0], rescale), k.cf(0));
+        dp[1] = k.select(keep1, k.fmul(dp[1], rescale), k.cf(0));
+      }
+      for (int i = 0; i < 2; ++i) {
+        Value p = probability(k, el.scores[e + i], rowLse[r]);
+        ScoreTangent dmod =
+            variant.scoreDerivativeAt(el.raw[e + i], el.q[e + i], el.kv[e + i]);
+        ds.push_back(scoreGradient(k, p, dp[i], rowDelta[r], dmod));
+      }
+    }
+    return ds;
+  };
+  SmallVector<Value> final = loop.run(
       flattenAccumulators(zeroAccumulators(k, tiles)),
-      [&](OpBuilder &, Location, Value j, ValueRange state) {
-        Value kvStart = k.mul(j, k.c32(BN));
-        Value kvHi = seq.lastKeyRow(k, kvStart, BN);
-        auto [mayKeep, mayMask] =
-            variant.classifyBlock(qStart, qHi, kvStart, kvHi);
-        Value inBounds = seq.keyBlockInBounds(k, kvStart, BN);
-        Value full = k.andi(k.noti(mayMask), inBounds);
-        auto ifKept = scf::IfOp::create(
-            b, k.loc, mayKeep,
-            [&](OpBuilder &, Location) {
-              copyRows(k, kTile, BN, d, tid, threads, kView, kvStart, seqKv);
-              copyRows(k, vTile, BN, d, tid, threads, vView, kvStart, seqKv);
-              k.waitGroup(0);
-              k.barrier();
-              SmallVector<Accumulator> dQ = accumulatorsAt(state, tiles, 0);
-              ScoreElements el = modifyAndMask(
-                  k, variant, warpScores(k, qTile, warpRow, kTile, BN, d, lane),
-                  rowBase, kvStart, lane, full, seqKv, /*rowsAreKeys=*/false);
-              SmallVector<Accumulator> dpAcc =
-                  warpScores(k, dTile, warpRow, vTile, BN, d, lane);
-              SmallVector<Value> ds;
-              for (size_t e = 0; e < el.scores.size(); e += 2) {
-                int r = (e % 4) / 2;
-                Value dp[2] = {dpAcc[e / 4][e % 4], dpAcc[e / 4][e % 4 + 1]};
-                if (variant.hasDropout()) {
-                  auto [keep0, keep1] =
-                      variant.dropoutKeepPair(el.q[e], el.kv[e]);
-                  dp[0] = k.select(keep0, k.fmul(dp[0], rescale), k.cf(0));
-                  dp[1] = k.select(keep1, k.fmul(dp[1], rescale), k.cf(0));
-                }
-                for (int i = 0; i < 2; ++i) {
-                  Value p = probability(k, el.scores[e + i], rowLse[r]);
-                  ScoreTangent dmod = variant.scoreDerivativeAt(
-                      el.raw[e + i], el.q[e + i], el.kv[e + i]);
-                  ds.push_back(scoreGradient(k, p, dp[i], rowDelta[r], dmod));
-                }
-              }
-              // dQ += dS K.
-              for (int c = 0; c < BN / 16; ++c) {
-                auto frag = packA(k, ds, c);
-                k.forEachB(kTile, d, lane, k.c32(c * 16), k.c32(0), tiles,
-                           [&](int t, const std::array<Value, 2> &f) {
-                             dQ[t] = k.mma(frag, f, dQ[t]);
-                           });
-              }
-              k.barrier();
-              scf::YieldOp::create(b, k.loc, flattenAccumulators(dQ));
-            },
-            [&](OpBuilder &, Location) {
-              scf::YieldOp::create(b, k.loc, state);
-            });
-        scf::YieldOp::create(b, k.loc, ifKept.getResults());
+      [&](const StreamedBlock &block, ValueRange state) {
+        copier.copy(kTile, BN, kView, block.start, seqKv);
+        copier.copy(vTile, BN, vView, block.start, seqKv);
+        copier.land(0);
+        SmallVector<Value> dQ(state.begin(), state.end());
+        SmallVector<Value> ds = scoreGradients(block);
+        // dQ += dS K.
+        dQ = engine->issueAccumulate(
+            k, [&](int c) { return packA(k, ds, c); }, kTile, BN, d, 0, d, lane,
+            std::move(dQ));
+        engine->await(k, /*pending=*/0, {dQ});
+        k.barrier();
+        return dQ;
+      },
+      [&](const StreamedBlock &, ValueRange state) {
+        return SmallVector<Value>(state);
       });
   storeAccumulatorRows(k, viewOf(k, args, dq, batch, head),
-                       accumulatorsAt(loop.getResults(), tiles, 0), rowBase,
-                       seqQ, 0, lane);
+                       accumulatorsAt(final, tiles, 0), rowBase, seqQ, 0, lane);
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
   return describeBackwardKernel(name, KernelKind::backwardQuery, s, args);
 }

@@ -18,6 +18,7 @@
 #include "compiler/attention/ForwardKernel.h"
 
 #include "compiler/attention/OnlineSoftmax.h"
+#include "compiler/attention/StreamingLoop.h"
 #include "compiler/kernel/CopyPipeline.h"
 #include "compiler/kernel/FragmentLayout.h"
 #include "compiler/kernel/MmaEngine.h"
@@ -122,13 +123,12 @@ public:
 private:
   void bindBlock(const ForwardArgs &a);
   void placeRows();
-  SmallVector<Value> visitBlock(Value kvStart, const ForwardLoopState &state,
-                                Value full, Value jNext, Value nextKeep);
+  SmallVector<Value> visitBlock(const StreamedBlock &block,
+                                const ForwardLoopState &state);
   void softmaxAndRescale(SmallVector<SmallVector<Value>> &x,
                          ForwardLoopState &next);
   void accumulateOutput(SmallVector<SmallVector<Value>> &x,
                         ArrayRef<ScoreElements> el, ForwardLoopState &next);
-  std::pair<Value, Value> classifyAt(Value j);
   void storeOutput(const ForwardLoopState &final, Value lse);
 
   ModuleOp module;
@@ -143,7 +143,7 @@ private:
   std::optional<SequenceInfo> seq;
   KernelArgs *args = nullptr;
 
-  Value lane, warp, bh, seqQ, seqKv, qStart, numBlocks;
+  Value lane, warp, bh, seqQ, seqKv, qStart;
   TensorView qView, kView, vView, oView;
   Value qTile, kTile, vTile;
   /// Per row tile: its first row within the block, this thread's two rows.
@@ -170,40 +170,31 @@ KernelInfo ForwardBuilder::build(StringRef name) {
   placeRows();
 
   // Which key blocks to visit, from the mask's interval classification.
-  numBlocks = seq->keyBlocks(k, s.blockN);
+  Value numBlocks = seq->keyBlocks(k, s.blockN);
   // Every block is tested: bounding the loop made the sliding-window
   // forward 20% faster but tipped ALiBi-causal's d 64 kernel into a slower
   // schedule (bench/NOTES.md, entry 10).
   const int tiles = s.rowTilesPerWarp, oValues = s.headDim / 8 * 4;
   ForwardLoopState init = ForwardLoopState::initial(k, tiles, oValues);
-  auto loop = scf::ForOp::create(
-      b, k.loc, k.c32(0), numBlocks, k.c32(1), init.values(),
-      [&](OpBuilder &, Location, Value j, ValueRange values) {
-        ForwardLoopState state = ForwardLoopState::of(values, tiles, oValues);
-        Value kvStart = k.mul(j, k.c32(s.blockN));
-        auto [mayKeep, mayMask] = classifyAt(j);
-        Value inBounds = seq->keyBlockInBounds(k, kvStart, s.blockN);
-        Value full = k.andi(k.noti(mayMask), inBounds);
-        // Whether the next block is kept decides whether its K can be
-        // prefetched while this block's P V runs.
-        Value jNext = k.add(j, k.c32(1));
-        Value nextKeep = k.andi(k.cmpi(CmpIPredicate::slt, jNext, numBlocks),
-                                classifyAt(jNext).first);
-        // Blocks the mask rules out are skipped: nothing is loaded.
-        auto ifNotEmpty = scf::IfOp::create(
-            b, k.loc, mayKeep,
-            [&](OpBuilder &, Location) {
-              scf::YieldOp::create(
-                  b, k.loc, visitBlock(kvStart, state, full, jNext, nextKeep));
-            },
-            [&](OpBuilder &, Location) {
-              ForwardLoopState next = state;
-              next.prefetched = k.cbool(false);
-              scf::YieldOp::create(b, k.loc, next.values());
-            });
-        scf::YieldOp::create(b, k.loc, ifNotEmpty.getResults());
+  StreamingLoop loop(k, *seq, StreamingLoop::Side::keys, s.blockN,
+                     {k.c32(0), numBlocks}, [&](Value lo, Value hi) {
+                       return variant.classifyBlock(qLo, qHi, lo, hi);
+                     });
+  // Whether the next block is kept decides whether its K can be prefetched
+  // while this block's P V runs.
+  loop.lookAhead();
+  SmallVector<Value> final = loop.run(
+      init.values(),
+      [&](const StreamedBlock &block, ValueRange values) {
+        return visitBlock(block, ForwardLoopState::of(values, tiles, oValues));
+      },
+      // Nothing of a block the mask rules out is loaded.
+      [&](const StreamedBlock &, ValueRange values) {
+        ForwardLoopState next = ForwardLoopState::of(values, tiles, oValues);
+        next.prefetched = k.cbool(false);
+        return next.values();
       });
-  storeOutput(ForwardLoopState::of(loop.getResults(), tiles, oValues),
+  storeOutput(ForwardLoopState::of(final, tiles, oValues),
               kernelArgs.get(a.lse));
   LLVM::ReturnOp::create(b, k.loc, ValueRange{});
   return describeKernel(name.str(), s, kernelArgs.signature());
@@ -245,20 +236,12 @@ void ForwardBuilder::placeRows() {
   qHi = seq->lastQueryRow(k, qStart, s.blockM);
 }
 
-/// (may keep, may mask) of key block j against this query block.
-std::pair<Value, Value> ForwardBuilder::classifyAt(Value j) {
-  Value start = k.mul(j, k.c32(s.blockN));
-  Value hi = seq->lastKeyRow(k, start, s.blockN);
-  return variant.classifyBlock(qLo, qHi, start, hi);
-}
-
 /// One kept key block: its tiles in, S, the softmax, O += P V; K of the next
 /// kept block streamed in under P V.
-SmallVector<Value> ForwardBuilder::visitBlock(Value kvStart,
-                                              const ForwardLoopState &state,
-                                              Value full, Value jNext,
-                                              Value nextKeep) {
+SmallVector<Value> ForwardBuilder::visitBlock(const StreamedBlock &block,
+                                              const ForwardLoopState &state) {
   const int BN = s.blockN;
+  Value kvStart = block.start;
   // K (unless the previous block prefetched it), then V, as separate
   // groups: S needs only K.
   scf::IfOp::create(b, k.loc, k.noti(state.prefetched),
@@ -275,7 +258,7 @@ SmallVector<Value> ForwardBuilder::visitBlock(Value kvStart,
   SmallVector<ScoreElements> el;
   for (int mt = 0; mt < s.rowTilesPerWarp; ++mt)
     el.push_back(modifyAndMask(k, variant, sAcc[mt], row0[mt], kvStart, lane,
-                               full, seqKv, /*rowsAreKeys=*/false));
+                               block.full, seqKv, /*rowsAreKeys=*/false));
   ForwardLoopState next = state;
   SmallVector<SmallVector<Value>> x;
   for (ScoreElements &e : el)
@@ -285,14 +268,14 @@ SmallVector<Value> ForwardBuilder::visitBlock(Value kvStart,
   // Every warp is past S, so K's tile is free: the next kept block's K
   // streams in under this block's P V.
   copier->land(0);
-  scf::IfOp::create(b, k.loc, nextKeep, [&](OpBuilder &, Location) {
-    copier->copy(kTile, BN, kView, k.mul(jNext, k.c32(BN)), seqKv);
+  scf::IfOp::create(b, k.loc, block.nextMayKeep, [&](OpBuilder &, Location) {
+    copier->copy(kTile, BN, kView, block.nextStart, seqKv);
     scf::YieldOp::create(b, k.loc);
   });
   accumulateOutput(x, el, next);
   // The next block overwrites V.
   k.barrier();
-  next.prefetched = nextKeep;
+  next.prefetched = block.nextMayKeep;
   return next.values();
 }
 

@@ -10,6 +10,7 @@
 
 #include "compiler/attention/BackwardCommon.h"
 #include "compiler/attention/BackwardKernels.h"
+#include "compiler/attention/StreamingLoop.h"
 #include "compiler/kernel/CopyPipeline.h"
 #include "compiler/kernel/FragmentLayout.h"
 #include "compiler/kernel/MmaEngine.h"
@@ -110,10 +111,7 @@ namespace {
 struct HeadStream {
   Value head, bh;
   TensorView qView, dView;
-  /// Only query blocks in this range may be kept: the loop does not test
-  /// the rest.
-  BlockInterval kept;
-  Value keptBlocks, loopBegin, loopEnd;
+  std::optional<StreamingLoop> loop;
 };
 
 /// A stage's tiles: Q, dO, statistics.
@@ -149,23 +147,20 @@ private:
   void bindKeyBlock();
   void carveSharedTiles();
   SmallVector<Value> streamHeads(int colBase);
-  HeadStream streamOf(Value g);
-  Value queryStartOf(const HeadStream &h, Value i);
-  std::pair<Value, Value> classifyQueries(Value qStart);
+  void bindStream(HeadStream &h, Value g);
   QueryTiles tilesOf(Value stage);
   void copyQueryBlock(const HeadStream &h, Value qStart, Value stage);
-  SmallVector<Value> visitQueryBlock(const HeadStream &h, int colBase, Value i,
-                                     ValueRange state, Value qStart, Value full,
-                                     Value stage);
+  SmallVector<Value> visitQueryBlock(const HeadStream &h, int colBase,
+                                     const StreamedBlock &block,
+                                     ValueRange state, Value stage);
   BlockProbabilities probabilities(ArrayRef<Accumulator> scores,
                                    Value statsTile, Value qStart, Value full);
   SmallVector<Value> scoreGradients(const BlockProbabilities &bp,
                                     ArrayRef<Accumulator> dpAcc,
                                     Value statsTile);
-  std::pair<Value, Value> addQueryGradientStreamingNext(const HeadStream &h,
-                                                        int colBase, Value i,
-                                                        Value qStart,
-                                                        Value stage);
+  std::pair<Value, Value>
+  addQueryGradientStreamingNext(const HeadStream &h, int colBase,
+                                const StreamedBlock &block, Value stage);
   void writeGradients(int colBase, ValueRange results);
 
   ModuleOp module;
@@ -284,7 +279,8 @@ SmallVector<Value> KeyValueGradientBuilder::streamHeads(int colBase) {
   auto heads = scf::ForOp::create(
       b, k.loc, k.c32(0), group, k.c32(1), init,
       [&](OpBuilder &, Location, Value g, ValueRange outer) {
-        HeadStream h = streamOf(g);
+        HeadStream h;
+        bindStream(h, g);
         // With dQ, the loop also carries whether this block's copies were
         // already issued by the previous one, and into which stage.
         const int prefetchedIdx = 8 * tiles, stageIdx = 8 * tiles + 1;
@@ -293,38 +289,25 @@ SmallVector<Value> KeyValueGradientBuilder::streamHeads(int colBase) {
           blockInit.push_back(k.cbool(false));
           blockInit.push_back(k.c32(0));
         }
-        auto blocks = scf::ForOp::create(
-            b, k.loc, h.loopBegin, h.loopEnd, k.c32(1), blockInit,
-            [&](OpBuilder &, Location, Value i, ValueRange state) {
-              Value qStart = queryStartOf(h, i);
-              auto [mayKeep, mayMask] = classifyQueries(qStart);
-              Value inBounds = seq->queryBlockInBounds(k, qStart, BM);
-              Value full =
-                  k.andi(k.andi(k.noti(mayMask), inBounds), keysInBounds);
+        SmallVector<Value> accumulators = h.loop->run(
+            blockInit,
+            [&](const StreamedBlock &block, ValueRange state) {
               Value prefetched =
                   withQuery ? state[prefetchedIdx] : k.cbool(false);
               Value stage = withQuery ? state[stageIdx] : k.c32(0);
-              auto ifKept = scf::IfOp::create(
-                  b, k.loc, mayKeep,
-                  [&](OpBuilder &, Location) {
-                    scf::IfOp::create(b, k.loc, k.noti(prefetched),
-                                      [&](OpBuilder &, Location) {
-                                        copyQueryBlock(h, qStart, stage);
-                                        scf::YieldOp::create(b, k.loc);
-                                      });
-                    scf::YieldOp::create(b, k.loc,
-                                         visitQueryBlock(h, colBase, i, state,
-                                                         qStart, full, stage));
-                  },
-                  [&](OpBuilder &, Location) {
-                    SmallVector<Value> next(state.begin(), state.end());
-                    if (withQuery)
-                      next[prefetchedIdx] = k.cbool(false);
-                    scf::YieldOp::create(b, k.loc, next);
-                  });
-              scf::YieldOp::create(b, k.loc, ifKept.getResults());
+              scf::IfOp::create(b, k.loc, k.noti(prefetched),
+                                [&](OpBuilder &, Location) {
+                                  copyQueryBlock(h, block.start, stage);
+                                  scf::YieldOp::create(b, k.loc);
+                                });
+              return visitQueryBlock(h, colBase, block, state, stage);
+            },
+            [&](const StreamedBlock &, ValueRange state) {
+              SmallVector<Value> next(state.begin(), state.end());
+              if (withQuery)
+                next[prefetchedIdx] = k.cbool(false);
+              return next;
             });
-        SmallVector<Value> accumulators(blocks.getResults());
         accumulators.resize(8 * tiles);
         scf::YieldOp::create(b, k.loc, accumulators);
       });
@@ -332,41 +315,32 @@ SmallVector<Value> KeyValueGradientBuilder::streamHeads(int colBase) {
 }
 
 /// Query head g of this key head's group: bound to the variant, its views,
-/// and the range of its query blocks the loop visits.
-HeadStream KeyValueGradientBuilder::streamOf(Value g) {
-  HeadStream h;
+/// and the loop over its query blocks.
+void KeyValueGradientBuilder::bindStream(HeadStream &h, Value g) {
   h.head = k.add(k.mul(headKv, group), g);
   h.bh = k.add(k.mul(batch, headsQ), h.head);
   variant.bind(*args, batch, h.head, args->get(a.batch), headsQ, seqQ, seqKv,
                args->get(a.scale));
   h.qView = viewOf(k, *args, a.q, batch, h.head);
   h.dView = viewOf(k, *args, a.dout, batch, h.head);
-  h.kept =
+  auto classify = [this](Value lo, Value hi) {
+    return variant.classifyBlock(lo, hi, kvStart, kvHi);
+  };
+  // Only query blocks in this range may be kept: the loop does not test
+  // the rest.
+  BlockInterval kept =
       keptBlockRange(k, variant, numQBlocks, BM, seqQ, [&](Value lo, Value hi) {
-        return variant.classifyBlock(lo, hi, kvStart, kvHi).first;
+        return classify(lo, hi).first;
       });
+  h.loop.emplace(k, *seq, StreamingLoop::Side::queries, BM, kept, classify);
+  // Key rows past seqlen_kv are masked too (keysInBounds).
+  h.loop->requireForFull(keysInBounds);
   // With dQ the loop counts the kept blocks from a different start for
   // each key block, so that the thread blocks' atomics do not all hit the
   // same dQ rows at once; without, it runs over the block indices
   // themselves.
-  h.keptBlocks = k.sub(h.kept.end, h.kept.begin);
-  h.loopBegin = withQuery ? k.c32(0) : h.kept.begin;
-  h.loopEnd = withQuery ? h.keptBlocks : h.kept.end;
-  return h;
-}
-
-Value KeyValueGradientBuilder::queryStartOf(const HeadStream &h, Value i) {
-  Value block =
-      withQuery ? k.add(h.kept.begin, k.remsi(k.add(i, kvBlock), h.keptBlocks))
-                : i;
-  return k.mul(block, k.c32(BM));
-}
-
-/// (may keep, may mask) of the query block from `qStart` against this key
-/// block.
-std::pair<Value, Value> KeyValueGradientBuilder::classifyQueries(Value qStart) {
-  Value qHi = seq->lastQueryRow(k, qStart, BM);
-  return variant.classifyBlock(qStart, qHi, kvStart, kvHi);
+  if (withQuery)
+    h.loop->rotate(kvBlock);
 }
 
 QueryTiles KeyValueGradientBuilder::tilesOf(Value stage) {
@@ -388,9 +362,11 @@ void KeyValueGradientBuilder::copyQueryBlock(const HeadStream &h, Value qStart,
 
 /// One kept query block: Sᵀ, P, dV += P_dᵀ dO, dPᵀ, dSᵀ, dK += dSᵀ Q, and
 /// with dQ its share of dQ while the next kept block streams in.
-SmallVector<Value> KeyValueGradientBuilder::visitQueryBlock(
-    const HeadStream &h, int colBase, Value i, ValueRange state, Value qStart,
-    Value full, Value stage) {
+SmallVector<Value>
+KeyValueGradientBuilder::visitQueryBlock(const HeadStream &h, int colBase,
+                                         const StreamedBlock &block,
+                                         ValueRange state, Value stage) {
+  Value qStart = block.start;
   copier->land(0);
   QueryTiles cur = tilesOf(stage);
   SmallVector<Accumulator> dV = accumulatorsAt(state, tiles, 0);
@@ -411,7 +387,7 @@ SmallVector<Value> KeyValueGradientBuilder::visitQueryBlock(
     issueDp();
   engine->await(k, /*pending=*/overlap ? 1 : 0, {sT});
   BlockProbabilities bp =
-      probabilities(asAccumulatorTiles(sT), cur.stats, qStart, full);
+      probabilities(asAccumulatorTiles(sT), cur.stats, qStart, block.full);
 
   // dV += P_dᵀ dO (and dK += dSᵀ Q below), left in flight when the engine
   // overlaps products.
@@ -454,7 +430,7 @@ SmallVector<Value> KeyValueGradientBuilder::visitQueryBlock(
   Value nextKeep, nextStage;
   if (withQuery)
     std::tie(nextKeep, nextStage) =
-        addQueryGradientStreamingNext(h, colBase, i, qStart, stage);
+        addQueryGradientStreamingNext(h, colBase, block, stage);
   // Two stages: dV's and dK's products ran under dQ's.
   if (overlap && stages == 2)
     landAccumulators();
@@ -515,21 +491,18 @@ KeyValueGradientBuilder::scoreGradients(const BlockProbabilities &bp,
 /// copies stream in under dQ's product. Returns whether the next block was
 /// prefetched, and into which stage.
 std::pair<Value, Value> KeyValueGradientBuilder::addQueryGradientStreamingNext(
-    const HeadStream &h, int colBase, Value i, Value qStart, Value stage) {
+    const HeadStream &h, int colBase, const StreamedBlock &block, Value stage) {
   k.barrier();
   // (Decided here, not at the top: nothing of it is live across the
   // products.)
-  Value iNext = k.add(i, k.c32(1));
-  Value nextStart = queryStartOf(h, iNext);
-  Value nextKeep = k.andi(k.cmpi(CmpIPredicate::slt, iNext, h.loopEnd),
-                          classifyQueries(nextStart).first);
+  auto [nextKeep, nextStart] = h.loop->next(block.index);
   Value nextStage = stages == 2 ? k.sub(k.c32(1), stage) : stage;
   scf::IfOp::create(b, k.loc, nextKeep, [&](OpBuilder &, Location) {
     copyQueryBlock(h, nextStart, nextStage);
     scf::YieldOp::create(b, k.loc);
   });
   addQueryGradient(k, s, dsTile, kTile, engine->sharedLayout(), colBase, warp,
-                   lane, args->get(dqAccumArg), h.bh, qStart, seqQ);
+                   lane, args->get(dqAccumArg), h.bh, block.start, seqQ);
   return {nextKeep, nextStage};
 }
 
