@@ -14,10 +14,10 @@
 #include "compiler/kernel/CopyPipeline.h"
 #include "compiler/kernel/FragmentLayout.h"
 #include "compiler/kernel/MmaEngine.h"
+#include "compiler/kernel/MmaSync.h"
 #include "compiler/kernel/SequenceInfo.h"
 #include "compiler/kernel/TileScheduler.h"
 #include "compiler/lowering/KeptBlockRange.h"
-#include "compiler/lowering/WarpgroupMma.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -59,15 +59,8 @@ void addQueryGradient(KernelBuilder &k, const Schedule &s, Value dsTile,
                 k.mul(k.remsi(unit, k.c32(unitsPerRow)), k.c32(run * 8)));
       Value m0 = k.mul(rowTile, k.c32(16));
       SmallVector<Accumulator> acc = zeroAccumulators(k, run);
-      for (int c = 0; c < BN / 16; ++c) {
-        auto frag = k.loadATransposed(dsTile, BM, lane, m0, c * 16);
-        k.forEachB(
-            kTile, d, lane, k.c32(c * 16), col0, run,
-            [&](int t, const std::array<Value, 2> &kFrag) {
-              acc[t] = k.mma(frag, kFrag, acc[t]);
-            },
-            /*swizzledRows=*/kLayout == SharedLayout::swizzled ? BN : 0);
-      }
+      accumulateTransposedA(k, dsTile, BM, m0, kTile, d, kLayout, BN, col0,
+                            lane, acc);
       Value rowBase = k.add(k.add(qStart, m0), fragmentRow(k, lane));
       for (int half = 0; half < 2; ++half) {
         Value row = k.add(rowBase, k.c32(8 * half));
@@ -386,8 +379,8 @@ KeyValueGradientBuilder::visitQueryBlock(const HeadStream &h, int colBase,
   if (overlap)
     issueDp();
   engine->await(k, /*pending=*/overlap ? 1 : 0, {sT});
-  BlockProbabilities bp =
-      probabilities(asAccumulatorTiles(sT), cur.stats, qStart, block.full);
+  BlockProbabilities bp = probabilities(accumulatorsAt(sT, BM / 8, 0),
+                                        cur.stats, qStart, block.full);
 
   // dV += P_dᵀ dO (and dK += dSᵀ Q below), left in flight when the engine
   // overlaps products.
@@ -416,7 +409,7 @@ KeyValueGradientBuilder::visitQueryBlock(const HeadStream &h, int colBase,
     issueDp();
   engine->await(k, /*pending=*/overlap ? 1 : 0, {dpInFlight});
   SmallVector<Value> ds =
-      scoreGradients(bp, asAccumulatorTiles(dpInFlight), cur.stats);
+      scoreGradients(bp, accumulatorsAt(dpInFlight, BM / 8, 0), cur.stats);
   // dK += dSᵀ Q.
   dkInFlight = issueAccumulate(dK, ds, cur.q);
   if (!overlap)

@@ -2,6 +2,8 @@
 
 #include "compiler/attention/OnlineSoftmax.h"
 
+#include "compiler/kernel/FragmentLayout.h"
+
 #include "compiler/lowering/VariantLowering.h"
 
 #include <limits>
@@ -26,7 +28,7 @@ flashjit::softmaxStep(KernelBuilder &k, MutableArrayRef<Value> x, int blockN,
     for (int nt = 1; nt < blockN / 8; ++nt)
       for (int i = 0; i < 2; ++i)
         partMax[i] = k.fmax(partMax[i], x[nt * 4 + r * 2 + i]);
-    Value rowMax = k.quadReduce(k.fmax(partMax[0], partMax[1]), /*max=*/true);
+    Value rowMax = quadReduce(k, k.fmax(partMax[0], partMax[1]), /*max=*/true);
     Value mOld = before.max[r];
     Value mNew = k.fmax(mOld, rowMax);
     // A row with nothing kept yet keeps m = -inf; subtract 0 instead so
@@ -57,7 +59,7 @@ SmallVector<Value> flashjit::rescaleRows(KernelBuilder &k, ArrayRef<Value> acc,
 }
 
 FinishedRow flashjit::finishRow(KernelBuilder &k, Value partialSum, Value max) {
-  Value l = k.quadReduce(partialSum, /*max=*/false);
+  Value l = quadReduce(k, partialSum, /*max=*/false);
   Value empty = k.cmpf(CmpFPredicate::OEQ, l, k.cf(0));
   // A row the mask removes entirely: O = 0, lse = -inf.
   Value inv = k.select(empty, k.cf(0), k.fdiv(k.cf(1), l));

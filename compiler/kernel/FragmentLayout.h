@@ -23,6 +23,9 @@ mlir::Value fragmentColumn(KernelBuilder &k, mlir::Value lane);
 /// Whether the lane is its quad's first, the one that writes what the quad
 /// reduced for its rows.
 mlir::Value leadsFragmentRow(KernelBuilder &k, mlir::Value lane);
+/// The max (or sum) of `v` over the quad's lanes, in every lane of it: a
+/// row's reduction once each lane has reduced its own columns.
+mlir::Value quadReduce(KernelBuilder &k, mlir::Value v, bool max);
 
 } // namespace flashjit
 

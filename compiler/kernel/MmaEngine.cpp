@@ -2,8 +2,9 @@
 
 #include "compiler/kernel/MmaEngine.h"
 
+#include "compiler/kernel/MmaSync.h"
+#include "compiler/kernel/WarpgroupMma.h"
 #include "compiler/lowering/KernelCommon.h"
-#include "compiler/lowering/WarpgroupMma.h"
 
 using namespace mlir;
 using namespace flashjit;
@@ -37,11 +38,11 @@ public:
       // B one operand per ldmatrix (x2): with two per x4, ptxas spilled the
       // sliding-window and combined-dropout forwards at d 64.
       for (int j = 0; j < n / 8; ++j) {
-        auto b = k.loadB(bTile, n, lane, k.c32(c * 16), k.c32(j * 8));
+        auto b = loadB(k, bTile, n, lane, k.c32(c * 16), k.c32(j * 8));
         for (int t = 0; t < int(acc.size()); ++t) {
           Accumulator tile = {acc[t][j * 4], acc[t][j * 4 + 1],
                               acc[t][j * 4 + 2], acc[t][j * 4 + 3]};
-          tile = k.mma(a[t], b, tile);
+          tile = mmaSync(k, a[t], b, tile);
           for (int i = 0; i < 4; ++i)
             acc[t][j * 4 + i] = tile[i];
         }
@@ -68,13 +69,13 @@ public:
                                      SmallVector<Value> acc) const override {
     for (int c = 0; c < reduceRows / 16; ++c) {
       auto a = aFragment(c);
-      k.forEachB(bTile, headDim, lane, k.c32(c * 16), k.c32(colBase), n / 8,
-                 [&](int t, const std::array<Value, 2> &b) {
-                   Accumulator tile = {acc[t * 4], acc[t * 4 + 1],
-                                       acc[t * 4 + 2], acc[t * 4 + 3]};
-                   tile = k.mma(a, b, tile);
-                   std::copy(tile.begin(), tile.end(), acc.begin() + t * 4);
-                 });
+      forEachB(k, bTile, headDim, lane, k.c32(c * 16), k.c32(colBase), n / 8,
+               [&](int t, const std::array<Value, 2> &b) {
+                 Accumulator tile = {acc[t * 4], acc[t * 4 + 1], acc[t * 4 + 2],
+                                     acc[t * 4 + 3]};
+                 tile = mmaSync(k, a, b, tile);
+                 std::copy(tile.begin(), tile.end(), acc.begin() + t * 4);
+               });
     }
     return acc;
   }

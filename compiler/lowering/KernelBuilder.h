@@ -1,15 +1,12 @@
 //===- KernelBuilder.h - building blocks of the fused kernels ---*- C++ -*-===//
 //
 // The kernels are llvm.func ops whose bodies mix scf/arith/math with llvm
-// pointer arithmetic and nvvm warp-level ops. KernelBuilder wraps an
-// OpBuilder with the pieces every kernel needs: integer and float helpers,
-// thread and block ids, dynamic shared memory, cp.async tile copies into a
-// padded shared layout, ldmatrix fragments, m16n8k16 mma, quad shuffles and
-// packing f32 pairs into f16x2 / bf16x2.
-//
-// Fragment layout (m16n8k16, f32 accumulators): a thread holds c0, c1 at
-// row lane/4, columns 2*(lane%4) + {0, 1} of an 8-column tile, and c2, c3
-// at row lane/4 + 8.
+// pointer arithmetic and nvvm ops. KernelBuilder wraps an OpBuilder with
+// one-line forms of the ops every kernel emits: constants, integer and
+// float arithmetic, thread and block ids, dynamic shared memory, loads,
+// stores and atomics, cp.async groups and barriers, and packing f32 pairs
+// into f16x2 / bf16x2. What is built from them lives in compiler/kernel:
+// the copy pipeline, mma.sync's and wgmma's operands, the fragment layout.
 //
 //===----------------------------------------------------------------------===//
 
@@ -114,80 +111,12 @@ public:
   void atomicAddPair(mlir::Value ptr, mlir::Value lo, mlir::Value hi,
                      bool vector);
 
-  /// Copies a [rows, d] tile of input elements from global memory into a
-  /// padded shared tile with 16-byte cp.async copies spread over
-  /// `numThreads` threads. Row r reads `rowPtr(r)` (already offset to the
-  /// tile's row r) if `rowValid(r)`, else zero-fills.
-  void copyTileAsync(mlir::Value sharedTile, int rows, int headDim,
-                     mlir::Value thread, int numThreads,
-                     llvm::function_ref<mlir::Value(mlir::Value row)> rowPtr,
-                     llvm::function_ref<mlir::Value(mlir::Value row)> rowValid,
-                     SharedLayout layout = SharedLayout::padded);
   void commitGroup();
   void waitGroup(int pending);
   void barrier();
 
-  // Warp-level matrix fragments from padded shared tiles [rows, d].
-  /// A operand (x4) of rows [row0, row0 + 16) and columns [col0, col0 + 16).
-  std::array<mlir::Value, 4> loadA(mlir::Value tile, int headDim,
-                                   mlir::Value lane, mlir::Value row0,
-                                   int col0);
-  /// B operand (x2) for out = A * tileᵀ: 8 tile rows [row0, row0 + 8) as
-  /// columns n, tile columns [col0, col0 + 16) as k.
-  std::array<mlir::Value, 2> loadBTransposed(mlir::Value tile, int headDim,
-                                             mlir::Value lane, mlir::Value row0,
-                                             int col0);
-  /// B operand (x2, ldmatrix .trans) for out = A * tile: tile rows
-  /// [row0, row0 + 16) as k, tile columns [col0, col0 + 8) as n.
-  /// `swizzledRows`, where given, says the tile is in the swizzled layout
-  /// with that many rows (here and in loadBPair and forEachB).
-  std::array<mlir::Value, 2> loadB(mlir::Value tile, int headDim,
-                                   mlir::Value lane, mlir::Value row0,
-                                   mlir::Value col0, int swizzledRows = 0);
-  /// Two B operands from one ldmatrix x4: loadBTransposed of rows
-  /// [row0, row0 + 8) and of [row0 + 8, row0 + 16). Halves the ldmatrix
-  /// instructions per product.
-  std::array<std::array<mlir::Value, 2>, 2>
-  loadBTransposedPair(mlir::Value tile, int headDim, mlir::Value lane,
-                      mlir::Value row0, int col0);
-  /// Two B operands from one ldmatrix x4 .trans: loadB of columns
-  /// [col0, col0 + 8) and of [col0 + 8, col0 + 16).
-  std::array<std::array<mlir::Value, 2>, 2>
-  loadBPair(mlir::Value tile, int headDim, mlir::Value lane, mlir::Value row0,
-            mlir::Value col0, int swizzledRows = 0);
-  /// Hands `use(t, operand)` the B operands t = 0 .. count - 1 of
-  /// loadBTransposed at rows row0 + 8 t, two per ldmatrix x4, in order.
-  void forEachBTransposed(
-      mlir::Value tile, int headDim, mlir::Value lane, int row0, int col0,
-      int count,
-      llvm::function_ref<void(int, const std::array<mlir::Value, 2> &)> use);
-  /// Hands `use(t, operand)` the B operands t = 0 .. count - 1 of loadB at
-  /// columns col0 + 8 t, two per ldmatrix x4, in order.
-  void forEachB(
-      mlir::Value tile, int headDim, mlir::Value lane, mlir::Value row0,
-      mlir::Value col0, int count,
-      llvm::function_ref<void(int, const std::array<mlir::Value, 2> &)> use,
-      int swizzledRows = 0);
-  /// A operand (x4, ldmatrix .trans) of a tile stored transposed: tile
-  /// columns [m0, m0 + 16) as the rows m, tile rows [k0, k0 + 16) as k.
-  /// `width` is the tile's unpadded row length.
-  std::array<mlir::Value, 4> loadATransposed(mlir::Value tile, int width,
-                                             mlir::Value lane, mlir::Value m0,
-                                             int k0);
-  /// d = a * b + c with m16n8k16, f32 accumulation.
-  Accumulator mma(llvm::ArrayRef<mlir::Value> a, llvm::ArrayRef<mlir::Value> b,
-                  const Accumulator &c);
   /// Packs two f32 into one i32 of two input elements; `lo` is the even one.
   mlir::Value pack(mlir::Value lo, mlir::Value hi);
-  /// Butterfly shuffle across the 4 lanes that share a row.
-  mlir::Value quadReduce(mlir::Value v, bool max);
-
-private:
-  mlir::Value shuffleXor(mlir::Value v, int offset);
-  /// The address of element (row, col) of a [rows, headDim] tile: padded,
-  /// or swizzled with `swizzledRows` rows; col a multiple of 8.
-  mlir::Value tileAddress(mlir::Value tile, int headDim, int swizzledRows,
-                          mlir::Value row, mlir::Value col);
 };
 
 } // namespace flashjit

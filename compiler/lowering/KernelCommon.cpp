@@ -37,48 +37,6 @@ TensorView flashjit::viewOf(KernelBuilder &k, const KernelArgs &args,
   return {k.gep(args.get(t.ptr), k.element(), offset), args.get(t.rowStride)};
 }
 
-void flashjit::copyRows(KernelBuilder &k, Value tile, int rows, int headDim,
-                        Value thread, int numThreads, const TensorView &view,
-                        Value start, Value limit, SharedLayout layout) {
-  k.copyTileAsync(
-      tile, rows, headDim, thread, numThreads,
-      [&](Value r) { return view.row(k, k.add(start, r), limit); },
-      [&](Value r) {
-        return k.cmpi(CmpIPredicate::slt, k.add(start, r), limit);
-      },
-      layout);
-  k.commitGroup();
-}
-
-SmallVector<Accumulator> flashjit::warpScores(KernelBuilder &k, Value aTile,
-                                              Value row0, Value bTile,
-                                              int numCols, int headDim,
-                                              Value lane) {
-  return warpScoreTiles(k, aTile, {row0}, bTile, numCols, headDim, lane)[0];
-}
-
-SmallVector<SmallVector<Accumulator>>
-flashjit::warpScoreTiles(KernelBuilder &k, Value aTile, ArrayRef<Value> rows,
-                         Value bTile, int numCols, int headDim, Value lane) {
-  // A's fragments are read per 16 columns of the head dim and used against
-  // every B tile: registers for one A fragment per tile at a time.
-  SmallVector<SmallVector<Accumulator>> acc;
-  for (size_t m = 0; m < rows.size(); ++m)
-    acc.emplace_back(numCols / 8,
-                     Accumulator{k.cf(0), k.cf(0), k.cf(0), k.cf(0)});
-  for (int c = 0; c < headDim / 16; ++c) {
-    SmallVector<std::array<Value, 4>> aFrag;
-    for (Value row : rows)
-      aFrag.push_back(k.loadA(aTile, headDim, lane, row, c * 16));
-    k.forEachBTransposed(bTile, headDim, lane, 0, c * 16, numCols / 8,
-                         [&](int n, const std::array<Value, 2> &bFrag) {
-                           for (size_t m = 0; m < rows.size(); ++m)
-                             acc[m][n] = k.mma(aFrag[m], bFrag, acc[m][n]);
-                         });
-  }
-  return acc;
-}
-
 ScoreElements flashjit::modifyAndMask(KernelBuilder &k,
                                       VariantLowering &variant,
                                       ArrayRef<Accumulator> acc, Value rowBase,

@@ -31,27 +31,6 @@ struct TensorView {
 TensorView viewOf(KernelBuilder &k, const KernelArgs &args, const TensorArgs &t,
                   mlir::Value batch, mlir::Value head);
 
-/// Copies rows [start, start + rows) of `view` (of `limit` valid rows) into
-/// a padded shared tile, zero-filling past the limit, as one cp.async group.
-void copyRows(KernelBuilder &k, mlir::Value tile, int rows, int headDim,
-              mlir::Value thread, int numThreads, const TensorView &view,
-              mlir::Value start, mlir::Value limit,
-              SharedLayout layout = SharedLayout::padded);
-
-/// The scores of one warp's 16 tile rows against `numCols` tile columns:
-/// acc[n] = A[row0 .. row0 + 16) · B[n * 8 .. n * 8 + 8)ᵀ over the head dim,
-/// A and B padded shared tiles.
-llvm::SmallVector<Accumulator> warpScores(KernelBuilder &k, mlir::Value aTile,
-                                          mlir::Value row0, mlir::Value bTile,
-                                          int numCols, int headDim,
-                                          mlir::Value lane);
-/// warpScores for several 16-row tiles of A at once (rows[m] their first
-/// rows): each B fragment is read once and used by every tile.
-llvm::SmallVector<llvm::SmallVector<Accumulator>>
-warpScoreTiles(KernelBuilder &k, mlir::Value aTile,
-               llvm::ArrayRef<mlir::Value> rows, mlir::Value bTile, int numCols,
-               int headDim, mlir::Value lane);
-
 /// A score block's elements in accumulator order, with their indices.
 struct ScoreElements {
   llvm::SmallVector<mlir::Value> raw, scores, q, kv;

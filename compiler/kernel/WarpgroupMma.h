@@ -22,8 +22,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FLASHJIT_COMPILER_LOWERING_WARPGROUPMMA_H
-#define FLASHJIT_COMPILER_LOWERING_WARPGROUPMMA_H
+#ifndef FLASHJIT_COMPILER_KERNEL_WARPGROUPMMA_H
+#define FLASHJIT_COMPILER_KERNEL_WARPGROUPMMA_H
 
 #include "compiler/lowering/KernelBuilder.h"
 
@@ -127,4 +127,4 @@ void fenceSharedForAsyncProxy(KernelBuilder &k);
 
 } // namespace flashjit
 
-#endif // FLASHJIT_COMPILER_LOWERING_WARPGROUPMMA_H
+#endif // FLASHJIT_COMPILER_KERNEL_WARPGROUPMMA_H

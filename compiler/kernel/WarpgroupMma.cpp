@@ -1,6 +1,6 @@
 //===- WarpgroupMma.cpp - Hopper's warpgroup MMA (wgmma) ------------------===//
 
-#include "compiler/lowering/WarpgroupMma.h"
+#include "compiler/kernel/WarpgroupMma.h"
 
 #include "compiler/schedule/Schedule.h"
 
