@@ -11,8 +11,8 @@
 #define FLASHJIT_COMPILER_COMPILER_H
 
 #include "compiler/codegen/PtxEmitter.h"
+#include "compiler/kernel/KernelBuilder.h"
 #include "compiler/kernel/LaunchContract.h"
-#include "compiler/lowering/KernelBuilder.h"
 #include "compiler/schedule/Schedule.h"
 #include "flashjit/program.h"
 

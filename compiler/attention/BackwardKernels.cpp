@@ -116,11 +116,10 @@ FailureOr<KernelInfo> flashjit::buildBackwardQueryKernel(
   Value qStart = scheduler.queryBlockStart(k, seq);
   Value qHi = seq.lastQueryRow(k, qStart, BM);
 
-  // Shared memory: Q and dO [BM, d] resident, K and V [BN, d] streamed.
-  SmallVector<Value> shared = carveSharedTiles(k, module, {BM, BM, BN, BN},
-                                               engine->sharedRowElements(d));
-  Value qTile = shared[0], dTile = shared[1], kTile = shared[2],
-        vTile = shared[3];
+  llvm::StringMap<Value> shared =
+      carveSharedTiles(k, module, sharedMemoryPlanOf(s));
+  Value qTile = shared["q"], dTile = shared["do"], kTile = shared["k"],
+        vTile = shared["v"];
   TileCopier copier(k, *engine, tid, threads, d);
   copier.copy(qTile, BM, qView, qStart, seqQ);
   copier.copy(dTile, BM, dView, qStart, seqQ);

@@ -22,8 +22,8 @@
 #define FLASHJIT_COMPILER_ATTENTION_BACKWARDKERNELS_H
 
 #include "compiler/analysis/AttentionChain.h"
+#include "compiler/kernel/KernelBuilder.h"
 #include "compiler/kernel/LaunchContract.h"
-#include "compiler/lowering/KernelBuilder.h"
 
 #include "mlir/IR/BuiltinOps.h"
 

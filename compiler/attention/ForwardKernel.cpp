@@ -159,11 +159,9 @@ KernelInfo ForwardBuilder::build(StringRef name) {
   kernelArgs.createKernel(module, name, s.numThreads());
   bindBlock(a);
 
-  // Shared memory: Q [BM, d], then K [BN, d], then V [BN, d].
-  SmallVector<Value> shared =
-      carveSharedTiles(k, module, {s.blockM, s.blockN, s.blockN},
-                       engine->sharedRowElements(s.headDim));
-  qTile = shared[0], kTile = shared[1], vTile = shared[2];
+  llvm::StringMap<Value> shared =
+      carveSharedTiles(k, module, sharedMemoryPlanOf(s));
+  qTile = shared["q"], kTile = shared["k"], vTile = shared["v"];
   // Q once.
   copier->copy(qTile, s.blockM, qView, qStart, seqQ);
   copier->land(0);

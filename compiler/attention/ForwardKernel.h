@@ -4,8 +4,8 @@
 #define FLASHJIT_COMPILER_ATTENTION_FORWARDKERNEL_H
 
 #include "compiler/analysis/AttentionChain.h"
+#include "compiler/kernel/KernelBuilder.h"
 #include "compiler/kernel/LaunchContract.h"
-#include "compiler/lowering/KernelBuilder.h"
 
 #include "mlir/IR/BuiltinOps.h"
 

@@ -248,22 +248,18 @@ void KeyValueGradientBuilder::bindKeyBlock() {
   vView = viewOf(k, *args, a.v, batch, headKv);
 }
 
-/// K [BN, d], V [BN, d], per stage Q [BM, d] and dO [BM, d], dSᵀ [BN, BM]
-/// (the A operand of dQ's product, with dQ only), then per stage the query
-/// block's row statistics [BM] x (log2 lse, delta). Two stages (the
-/// warpgroup MMA with dQ only) double-buffer Q, dO and the statistics: the
-/// next query block streams into one while dK's product still reads the
-/// other, under dQ's product.
+/// The tiles of the kernel's SharedMemoryPlan. Two stages (the warpgroup MMA
+/// with dQ only) double-buffer Q, dO and the statistics: the next query
+/// block streams into one while dK's product still reads the other, under
+/// dQ's product.
 void KeyValueGradientBuilder::carveSharedTiles() {
   assert((stages == 1 || (stages == 2 && withQuery)) &&
          "dK/dV streams one stage, two with the warpgroup MMA and dQ");
-  Value smem = k.dynamicSharedMemory(module);
-  kTile = smem;
-  vTile = k.gep(kTile, k.element(), k.c32(BN * rowElems));
-  queryTiles = k.gep(vTile, k.element(), k.c32(BN * rowElems));
-  dsTile = k.gep(queryTiles, k.element(), k.c32(stages * stageElems));
-  statsTiles = k.gep(dsTile, k.element(),
-                     k.c32(withQuery ? BN * sharedRowElements(BM) : 0));
+  llvm::StringMap<Value> shared =
+      flashjit::carveSharedTiles(k, module, sharedMemoryPlanOf(s));
+  kTile = shared["k"], vTile = shared["v"];
+  queryTiles = shared["query_stages"];
+  dsTile = shared["ds"], statsTiles = shared["stats"];
 }
 
 /// Over the query heads that share this key head, then their blocks; the

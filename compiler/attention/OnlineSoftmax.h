@@ -11,7 +11,7 @@
 #ifndef FLASHJIT_COMPILER_ATTENTION_ONLINESOFTMAX_H
 #define FLASHJIT_COMPILER_ATTENTION_ONLINESOFTMAX_H
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 
 namespace flashjit {
 

@@ -58,13 +58,22 @@ void copyTileAsync(KernelBuilder &k, Value sharedTile, int rows, int headDim,
 
 } // namespace
 
-SmallVector<Value> flashjit::carveSharedTiles(KernelBuilder &k, ModuleOp module,
-                                              ArrayRef<int> rows,
-                                              int rowElements) {
-  SmallVector<Value> tiles = {k.dynamicSharedMemory(module)};
-  for (int previous : rows.drop_back())
-    tiles.push_back(
-        k.gep(tiles.back(), k.element(), k.c32(previous * rowElements)));
+llvm::StringMap<Value>
+flashjit::carveSharedTiles(KernelBuilder &k, ModuleOp module,
+                           const SharedMemoryPlan &plan) {
+  // Each region from the previous one, in input elements.
+  const int elementBytes = 2;
+  llvm::StringMap<Value> tiles;
+  Value at, previous;
+  int previousBytes = 0;
+  for (const SharedRegion &region : plan.regions()) {
+    at = previous
+             ? k.gep(previous, k.element(), k.c32(previousBytes / elementBytes))
+             : k.dynamicSharedMemory(module);
+    tiles[region.name] = at;
+    previous = at;
+    previousBytes = region.bytes;
+  }
   return tiles;
 }
 

@@ -1,9 +1,9 @@
 //===- CopyPipeline.h - tiles from global into shared memory ----*- C++ -*-===//
 //
 // How a kernel's tiles reach shared memory: carved out of the dynamic shared
-// memory one after another, copied with cp.async (one group per copy, in
-// the layout the MMA engine reads), and landed: waited for, made visible to
-// the engine's reads, then to every thread.
+// memory as the kernel's SharedMemoryPlan lays them out, copied with cp.async
+// (one group per copy, in the layout the MMA engine reads), and landed: waited
+// for, made visible to the engine's reads, then to every thread.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,15 +12,17 @@
 
 #include "compiler/kernel/MmaEngine.h"
 #include "compiler/lowering/KernelCommon.h"
+#include "compiler/schedule/SharedMemoryPlan.h"
+
+#include "llvm/ADT/StringMap.h"
 
 namespace flashjit {
 
-/// Consecutive [rows[i], rowElements] tiles of the input type at the start
-/// of `module`'s dynamic shared memory.
-llvm::SmallVector<mlir::Value> carveSharedTiles(KernelBuilder &k,
-                                                mlir::ModuleOp module,
-                                                llvm::ArrayRef<int> rows,
-                                                int rowElements);
+/// The regions of `plan`, by name, carved from the start of `module`'s
+/// dynamic shared memory in order (pointers to the input type).
+llvm::StringMap<mlir::Value> carveSharedTiles(KernelBuilder &k,
+                                              mlir::ModuleOp module,
+                                              const SharedMemoryPlan &plan);
 
 /// Copies [rows, headDim] tiles with the block's threads.
 class TileCopier {

@@ -12,7 +12,7 @@
 #ifndef FLASHJIT_COMPILER_KERNEL_FRAGMENTLAYOUT_H
 #define FLASHJIT_COMPILER_KERNEL_FRAGMENTLAYOUT_H
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 
 namespace flashjit {
 

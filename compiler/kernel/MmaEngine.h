@@ -16,7 +16,7 @@
 #ifndef FLASHJIT_COMPILER_KERNEL_MMAENGINE_H
 #define FLASHJIT_COMPILER_KERNEL_MMAENGINE_H
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 #include "compiler/schedule/Schedule.h"
 
 #include <memory>

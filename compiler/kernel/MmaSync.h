@@ -11,7 +11,7 @@
 #ifndef FLASHJIT_COMPILER_KERNEL_MMASYNC_H
 #define FLASHJIT_COMPILER_KERNEL_MMASYNC_H
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 
 namespace flashjit {
 

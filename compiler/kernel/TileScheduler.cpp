@@ -2,8 +2,8 @@
 
 #include "compiler/kernel/TileScheduler.h"
 
+#include "compiler/kernel/KernelBuilder.h"
 #include "compiler/kernel/SequenceInfo.h"
-#include "compiler/lowering/KernelBuilder.h"
 
 using namespace mlir;
 using namespace flashjit;

@@ -25,7 +25,7 @@
 #ifndef FLASHJIT_COMPILER_KERNEL_WARPGROUPMMA_H
 #define FLASHJIT_COMPILER_KERNEL_WARPGROUPMMA_H
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 
 namespace flashjit {
 

@@ -15,7 +15,7 @@
 #ifndef FLASHJIT_COMPILER_LOWERING_BLOCKCLASSIFIER_H
 #define FLASHJIT_COMPILER_LOWERING_BLOCKCLASSIFIER_H
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 #include "dialects/tile/TileDialect.h"
 
 #include "llvm/ADT/DenseMap.h"

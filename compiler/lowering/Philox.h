@@ -13,7 +13,7 @@
 #ifndef FLASHJIT_COMPILER_LOWERING_PHILOX_H
 #define FLASHJIT_COMPILER_LOWERING_PHILOX_H
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 
 #include <cstdint>
 

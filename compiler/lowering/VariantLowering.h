@@ -11,9 +11,9 @@
 #define FLASHJIT_COMPILER_LOWERING_VARIANTLOWERING_H
 
 #include "compiler/analysis/AttentionChain.h"
+#include "compiler/kernel/KernelBuilder.h"
 #include "compiler/kernel/LaunchContract.h"
 #include "compiler/lowering/BlockClassifier.h"
-#include "compiler/lowering/KernelBuilder.h"
 #include "compiler/lowering/ScoreDerivative.h"
 
 namespace flashjit {

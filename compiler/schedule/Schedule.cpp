@@ -2,6 +2,8 @@
 
 #include "compiler/schedule/Schedule.h"
 
+#include "compiler/schedule/SharedMemoryPlan.h"
+
 #include "llvm/ADT/bit.h"
 
 #include <algorithm>
@@ -76,19 +78,12 @@ int roundUp(int value, int multiple) {
 /// block owns, and each thread holds (16 * columns / 32) accumulator values
 /// of every 16-row tile it keeps.
 void account(Schedule &s, const VariantCost &variant) {
-  int d = s.headDim, e = s.elementBytes;
-  int tileM = s.blockM * sharedRowElements(d) * e;
-  int tileN = s.blockN * sharedRowElements(d) * e;
+  int d = s.headDim;
+  s.sharedMemoryBytes = sharedMemoryPlanOf(s).bytes();
   switch (s.kind) {
   case KernelKind::forward:
   case KernelKind::backwardQuery: {
     s.numWarps = s.blockM / (kMmaRows * s.rowTilesPerWarp);
-    // Q (and dO) stay resident; K and V (per stage) stream.
-    int resident = s.kind == KernelKind::forward ? tileM : 2 * tileM;
-    s.sharedMemoryBytes = resident + s.numStages * 2 * tileN;
-    // The warpgroup MMA's swizzled tiles need no padding.
-    if (s.warpgroupMma)
-      s.sharedMemoryBytes = (s.blockM + s.numStages * 2 * s.blockN) * d * e;
     // O or dQ accumulator [16, d] and the score tile [16, BLOCK_N]; dQ
     // also holds P, dP and dS of each score (ptxas showed the backward
     // spilling with less room).
@@ -103,19 +98,6 @@ void account(Schedule &s, const VariantCost &variant) {
   case KernelKind::backwardKeyValue:
   case KernelKind::backwardKeyValueQuery: {
     s.numWarps = s.blockN / kMmaRows;
-    // K and V resident; Q and dO stream. Pᵀ and dSᵀ stay in registers as
-    // the A operands of dV and dK; with dQ, dSᵀ also goes to shared memory
-    // [BLOCK_N, BLOCK_M] as the A operand of dS K.
-    // Each stage also holds the query block's row statistics (log2 lse and
-    // delta, 8 bytes a row).
-    s.sharedMemoryBytes = 2 * tileN + s.numStages * (2 * tileM + 8 * s.blockM);
-    // The warpgroup MMA's swizzled K, V, Q and dO need no padding.
-    if (s.warpgroupMma)
-      s.sharedMemoryBytes =
-          (2 * s.blockN + s.numStages * 2 * s.blockM) * d * e +
-          s.numStages * 8 * s.blockM;
-    if (s.kind == KernelKind::backwardKeyValueQuery)
-      s.sharedMemoryBytes += s.blockN * sharedRowElements(s.blockM) * e;
     // dK and dV accumulators [16, d / split] each; per score [16, BLOCK_M]
     // S, P (also packed as the A operand of dV), dP and dS, plus the
     // variant's own values. Calibrated against ptxas -v over the PTX
@@ -138,7 +120,6 @@ void account(Schedule &s, const VariantCost &variant) {
   case KernelKind::backwardDelta:
   case KernelKind::backwardQueryConvert:
     s.numWarps = 4;
-    s.sharedMemoryBytes = 0;
     s.estimatedRegisters = kRegisterOverhead;
     break;
   }

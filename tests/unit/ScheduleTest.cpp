@@ -1,6 +1,7 @@
 //===- ScheduleTest.cpp - schedules follow the target's SRAM --------------===//
 
 #include "compiler/schedule/Schedule.h"
+#include "compiler/schedule/SharedMemoryPlan.h"
 
 #include <gtest/gtest.h>
 
@@ -382,4 +383,33 @@ TEST(Schedule, TwoRowTilesPerWarpHalveTheWarps) {
   ScheduleHints bad;
   bad.rowTilesPerWarp = kMaxRowTilesPerWarp + 1;
   EXPECT_FALSE(scheduleForTarget(hopper, KernelKind::forward, 64, bad));
+}
+
+TEST(SharedMemoryPlan, RegionsFollowEachOtherAndMakeTheScheduleSize) {
+  for (const char *arch : {"sm_80", "sm_86", "sm_90a"}) {
+    Expected<TargetInfo> target = targetByName(arch);
+    ASSERT_TRUE(target) << target.error().message();
+    for (CompilePass pass : {CompilePass::forward, CompilePass::backward})
+      for (bool deterministic : {false, true})
+        for (int d : supportedHeadDims()) {
+          Expected<std::vector<Schedule>> kernels =
+              schedulePass(*target, pass, deterministic, d, ScheduleHints{});
+          ASSERT_TRUE(kernels) << kernels.error().message();
+          for (const Schedule &s : *kernels) {
+            SharedMemoryPlan plan = sharedMemoryPlanOf(s);
+            int end = 0;
+            for (const SharedRegion &r : plan.regions()) {
+              EXPECT_EQ(r.offset, end) << s.str() << " " << r.name;
+              EXPECT_GE(r.bytes, 0) << s.str() << " " << r.name;
+              end = r.offset + r.bytes;
+            }
+            EXPECT_EQ(plan.bytes(), s.sharedMemoryBytes) << s.str();
+            EXPECT_LE(plan.bytes(), target->sharedMemoryPerBlockOptin);
+            // dSᵀ goes through shared memory only where dK/dV adds dQ.
+            if (ownsKeys(s.kind))
+              EXPECT_EQ(plan.region("ds").bytes > 0,
+                        s.kind == KernelKind::backwardKeyValueQuery);
+          }
+        }
+  }
 }

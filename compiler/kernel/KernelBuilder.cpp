@@ -1,6 +1,6 @@
 //===- KernelBuilder.cpp - building blocks of the fused kernels -----------===//
 
-#include "compiler/lowering/KernelBuilder.h"
+#include "compiler/kernel/KernelBuilder.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"

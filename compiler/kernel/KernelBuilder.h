@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FLASHJIT_COMPILER_LOWERING_KERNELBUILDER_H
-#define FLASHJIT_COMPILER_LOWERING_KERNELBUILDER_H
+#ifndef FLASHJIT_COMPILER_KERNEL_KERNELBUILDER_H
+#define FLASHJIT_COMPILER_KERNEL_KERNELBUILDER_H
 
 #include "compiler/schedule/Schedule.h"
 
@@ -121,4 +121,4 @@ public:
 
 } // namespace flashjit
 
-#endif // FLASHJIT_COMPILER_LOWERING_KERNELBUILDER_H
+#endif // FLASHJIT_COMPILER_KERNEL_KERNELBUILDER_H
