@@ -86,6 +86,7 @@ Expected<std::string> flashjit::emitPtx(ModuleOp module,
   DiagnosticCollector diagnostics(*context);
 
   PassManager pm(context);
+  pm.addPass(createLowerWarpgroupMma());
   pm.addPass(createLowerMathForNvptx());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());

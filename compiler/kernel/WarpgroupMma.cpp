@@ -58,19 +58,39 @@ Value WarpgroupMma::mnMajor(Value tile, int tileRows, int kStep) {
 SmallVector<Value> WarpgroupMma::multiply(int n, Value aDescriptor,
                                           Value bDescriptor, bool bMnMajor,
                                           ArrayRef<Value> acc) {
-  return emit(n, {aDescriptor}, /*aInRegisters=*/false, bDescriptor, bMnMajor,
-              acc);
+  const int numAcc = n / 2;
+  assert(acc.empty() || int(acc.size()) == numAcc);
+  MLIRContext *context = k.b.getContext();
+  Type f32 = k.f32();
+  auto accType =
+      LLVM::LLVMStructType::getLiteral(context, SmallVector<Type>(numAcc, f32));
+  // The first product overwrites (scale-d 0): its accumulators in are
+  // never read.
+  Value in = LLVM::PoisonOp::create(k.b, k.loc, accType);
+  for (size_t i = 0; i < acc.size(); ++i)
+    in = LLVM::InsertValueOp::create(k.b, k.loc, in, acc[i],
+                                     ArrayRef<int64_t>{int64_t(i)});
+  auto type = k.inputType == InputType::f16 ? NVVM::WGMMATypes::f16
+                                            : NVVM::WGMMATypes::bf16;
+  // A is K-major (row); B K-major is col, MN-major (transposed) row.
+  Value out = NVVM::WgmmaMmaAsyncOp::create(
+      k.b, k.loc, accType, in, aDescriptor, bDescriptor,
+      NVVM::MMAShapeAttr::get(context, 64, n, 16), type, type,
+      NVVM::WGMMATypes::f32,
+      acc.empty() ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one,
+      NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+      bMnMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+      /*satfinite=*/NVVM::MMAIntOverflowAttr());
+  SmallVector<Value> values;
+  for (int i = 0; i < numAcc; ++i)
+    values.push_back(
+        LLVM::ExtractValueOp::create(k.b, k.loc, out, ArrayRef<int64_t>{i}));
+  return values;
 }
 
 SmallVector<Value> WarpgroupMma::multiply(int n, ArrayRef<Value> a,
                                           Value bDescriptor, bool bMnMajor,
                                           ArrayRef<Value> acc) {
-  return emit(n, a, /*aInRegisters=*/true, bDescriptor, bMnMajor, acc);
-}
-
-SmallVector<Value> WarpgroupMma::emit(int n, ArrayRef<Value> a,
-                                      bool aInRegisters, Value b, bool bMnMajor,
-                                      ArrayRef<Value> acc) {
   const int numAcc = n / 2;
   assert(acc.empty() || int(acc.size()) == numAcc);
   const bool accumulate = !acc.empty();
@@ -84,9 +104,9 @@ SmallVector<Value> WarpgroupMma::emit(int n, ArrayRef<Value> a,
   int aFirst = numAcc + (accumulate ? numAcc : 0);
   for (Value v : a) {
     operands.push_back(v);
-    constraints.push_back(aInRegisters ? "r" : "l");
+    constraints.push_back("r");
   }
-  operands.push_back(b);
+  operands.push_back(bDescriptor);
   constraints.push_back("l");
   int bIndex = aFirst + int(a.size());
 
@@ -98,15 +118,11 @@ SmallVector<Value> WarpgroupMma::emit(int n, ArrayRef<Value> a,
   for (int i = 0; i < numAcc; ++i)
     os << (i ? ", $" : "$") << i;
   os << "}, ";
-  if (aInRegisters)
-    os << "{$" << aFirst << ", $" << aFirst + 1 << ", $" << aFirst + 2 << ", $"
-       << aFirst + 3 << "}";
-  else
-    os << "$" << aFirst;
-  // scale-d (0: D = A B), the scales of A and B, A's transpose (shared
-  // memory only), B's.
+  os << "{$" << aFirst << ", $" << aFirst + 1 << ", $" << aFirst + 2 << ", $"
+     << aFirst + 3 << "}";
+  // scale-d (0: D = A B), the scales of A and B, B's transpose.
   os << ", $" << bIndex << ", " << (accumulate ? 1 : 0) << ", 1, 1, "
-     << (aInRegisters ? "" : "0, ") << (bMnMajor ? 1 : 0) << ";";
+     << (bMnMajor ? 1 : 0) << ";";
 
   Type f32 = k.f32();
   auto resultType = LLVM::LLVMStructType::getLiteral(

@@ -43,13 +43,16 @@ public:
   mlir::Value mnMajor(mlir::Value tile, int tileRows, int kStep);
 
   /// acc += A B (acc empty: = A B) for one m64nNk16 product, A from
-  /// shared memory; returns the N / 2 accumulators of this thread.
+  /// shared memory; returns the N / 2 accumulators of this thread. Built
+  /// as MLIR's nvvm.wgmma.mma_async (the lower-warpgroup-mma pass turns it
+  /// into PTX).
   llvm::SmallVector<mlir::Value> multiply(int n, mlir::Value aDescriptor,
                                           mlir::Value bDescriptor,
                                           bool bMnMajor,
                                           llvm::ArrayRef<mlir::Value> acc);
   /// The same with A from registers: the four packed pairs of this
-  /// thread's m16n8k16 A fragment of its warp's 16 rows.
+  /// thread's m16n8k16 A fragment of its warp's 16 rows. Inline PTX:
+  /// nvvm.wgmma.mma_async has no register form of A.
   llvm::SmallVector<mlir::Value> multiply(int n, llvm::ArrayRef<mlir::Value> a,
                                           mlir::Value bDescriptor,
                                           bool bMnMajor,
@@ -68,10 +71,6 @@ public:
 private:
   mlir::Value descriptor(mlir::Value tile, int64_t leadingBytes,
                          int64_t strideBytes, int64_t offsetBytes);
-  llvm::SmallVector<mlir::Value> emit(int n, llvm::ArrayRef<mlir::Value> a,
-                                      bool aInRegisters, mlir::Value b,
-                                      bool bMnMajor,
-                                      llvm::ArrayRef<mlir::Value> acc);
 
   KernelBuilder &k;
 };

@@ -50,6 +50,19 @@ def LowerMathForNvptx : Pass<"lower-math-for-nvptx", "::mlir::ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def LowerWarpgroupMma : Pass<"lower-warpgroup-mma", "::mlir::ModuleOp"> {
+  let summary = "Lower nvvm.wgmma.mma_async to PTX";
+  let description = [{
+    The warpgroup MMA has no LLVM intrinsic: MLIR lowers
+    `nvvm.wgmma.mma_async` to inline PTX with its PTX builder
+    (convert-nvvm-to-llvm). This pass applies only that lowering, so that
+    every other NVVM op keeps the intrinsic the LLVM IR translation gives
+    it (convert-nvvm-to-llvm would also turn cp.async with a source size,
+    among others, into inline PTX).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def SelectKernelConfigs
     : Pass<"tile-select-kernel-configs", "::flashjit::tile::ProgramOp"> {
   let summary = "Choose each kernel's configuration for a target";
