@@ -21,30 +21,6 @@ KernelInfo flashjit::describeBackwardKernel(StringRef name, KernelKind kind,
   return describeKernel(name.str(), built, args.signature());
 }
 
-/// P = exp(score - lse) from the score and the log-sum-exp in log2 units.
-/// The row statistics hold +inf for a row the mask empties, so that its P
-/// is exp2(-inf) = 0 with no test per element.
-Value flashjit::probability(KernelBuilder &k, Value log2Score, Value log2Lse) {
-  return k.exp2(k.fsub(log2Score, log2Lse));
-}
-
-/// dS = P * (dP - delta) * d(mod)/d(score). A derivative that varies per
-/// element may not be finite where the mask removed the score, so there dS
-/// is forced to 0 where P is; a uniform one is finite and needs no test.
-Value flashjit::scoreGradient(KernelBuilder &k, Value p, Value dp, Value delta,
-                              const ScoreTangent &dmod) {
-  using Kind = ScoreTangent::Kind;
-  if (dmod.kind == Kind::zero)
-    return k.cf(0);
-  Value ds = k.fmul(p, k.fsub(dp, delta));
-  if (dmod.kind == Kind::one)
-    return ds;
-  ds = k.fmul(ds, dmod.value);
-  if (dmod.uniform)
-    return ds;
-  return k.select(k.cmpf(CmpFPredicate::OEQ, p, k.cf(0)), k.cf(0), ds);
-}
-
 BackwardArgs flashjit::declareBackward(KernelArgs &args) {
   using Kind = KernelArg::Kind;
   BackwardArgs a;

@@ -31,18 +31,6 @@ struct BackwardArgs {
 KernelInfo describeBackwardKernel(llvm::StringRef name, KernelKind kind,
                                   const Schedule &s, const KernelArgs &args);
 
-/// P = exp(score - lse) from the score and the log-sum-exp in log2 units.
-/// The row statistics hold +inf for a row the mask empties, so that its P
-/// is exp2(-inf) = 0 with no test per element.
-mlir::Value probability(KernelBuilder &k, mlir::Value log2Score,
-                        mlir::Value log2Lse);
-
-/// dS = P * (dP - delta) * d(mod)/d(score). A derivative that varies per
-/// element may not be finite where the mask removed the score, so there dS
-/// is forced to 0 where P is; a uniform one is finite and needs no test.
-mlir::Value scoreGradient(KernelBuilder &k, mlir::Value p, mlir::Value dp,
-                          mlir::Value delta, const ScoreTangent &dmod);
-
 /// Declares BackwardArgs's parameters, in order.
 BackwardArgs declareBackward(KernelArgs &args);
 

@@ -3,6 +3,8 @@
 #include "compiler/attention/BackwardKernels.h"
 
 #include "compiler/attention/BackwardCommon.h"
+#include "compiler/attention/Epilogue.h"
+#include "compiler/attention/ScoreTile.h"
 #include "compiler/attention/StreamingLoop.h"
 #include "compiler/kernel/CopyPipeline.h"
 #include "compiler/kernel/FragmentLayout.h"

@@ -18,6 +18,7 @@
 #include "compiler/attention/ForwardKernel.h"
 
 #include "compiler/attention/OnlineSoftmax.h"
+#include "compiler/attention/ScoreTile.h"
 #include "compiler/attention/StreamingLoop.h"
 #include "compiler/kernel/CopyPipeline.h"
 #include "compiler/kernel/FragmentLayout.h"
