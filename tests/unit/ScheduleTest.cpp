@@ -406,9 +406,10 @@ TEST(SharedMemoryPlan, RegionsFollowEachOtherAndMakeTheScheduleSize) {
             EXPECT_EQ(plan.bytes(), s.sharedMemoryBytes) << s.str();
             EXPECT_LE(plan.bytes(), target->sharedMemoryPerBlockOptin);
             // dSᵀ goes through shared memory only where dK/dV adds dQ.
-            if (ownsKeys(s.kind))
+            if (ownsKeys(s.kind)) {
               EXPECT_EQ(plan.region("ds").bytes > 0,
                         s.kind == KernelKind::backwardKeyValueQuery);
+            }
           }
         }
   }
